@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: in-process limit, through ZeroMQ, and (later) end to end."""

@@ -1,0 +1,254 @@
+"""One model version being served: its decode step, batcher, and inference worker threads.
+
+Decoding runs on the shared decode pool so it overlaps with inference; each inference worker owns
+a runtime session (LiteRT interpreters are per thread) and takes batches by the batcher's rule.
+A request whose deadline passed while it queued is answered DEADLINE_EXCEEDED and never computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from modelserver.batching import Batcher
+from modelserver.errors import DeadlineExceeded, InternalError, ServerError
+from modelserver.metrics import ServerMetrics
+from modelserver.repository.config import ModelConfig
+from modelserver.runtime import RuntimeFactory, Session
+from modelserver.serving.job import Answer, Job, ReplySink, error_reply, ok_reply
+from modelserver.serving.preprocess import prepare_input
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class ServingLimits:
+    """Per-process knobs a served model needs from the settings."""
+
+    inference_threads: int
+    max_batch_size: int
+    max_batch_delay_s: float
+    max_image_pixels: int
+
+
+def _softmax(logits: FloatArray) -> FloatArray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    result: FloatArray = exp / exp.sum(axis=-1, keepdims=True)
+    return result
+
+
+class ServedModel:
+    """A loaded, warmed model version accepting jobs until closed."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        version: int,
+        version_dir: Path,
+        runtime: RuntimeFactory,
+        labels: list[str],
+        limits: ServingLimits,
+        decode_pool: Executor,
+        reply: ReplySink,
+        metrics: ServerMetrics,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.version = version
+        self.version_dir = version_dir
+        self.runtime_name = runtime.name
+        self.labels = labels
+        self._limits = limits
+        self._decode_pool = decode_pool
+        self._reply = reply
+        self._metrics = metrics
+        self.max_batch_size = min(limits.max_batch_size, config.batching.buckets[-1])
+        self._buckets = config.batching.buckets
+        self._batcher: Batcher[Job] = Batcher(self.max_batch_size, limits.max_batch_delay_s)
+        self._runtime = runtime
+        self._warm = threading.Barrier(limits.inference_threads + 1)
+        self._startup_errors: list[BaseException] = []
+        self._pending = 0  # submitted to the decode pool, not yet in the batcher or answered
+        self._closing = False
+        self._pending_cond = threading.Condition()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"infer-{self.name}-v{version}-{i}", daemon=True)
+            for i in range(limits.inference_threads)
+        ]
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 600.0) -> None:
+        """Start the workers and wait until every one has warmed every bucket."""
+        for worker in self._workers:
+            worker.start()
+        try:
+            self._warm.wait(timeout_s)
+        except threading.BrokenBarrierError:
+            raise RuntimeError(
+                f"{self.name} v{self.version} failed to warm up: {self._startup_errors}"
+            ) from None
+        if self._startup_errors:
+            raise RuntimeError(f"{self.name} v{self.version} failed to warm up: {self._startup_errors[0]}")
+
+    def close(self, wait: bool = True) -> None:
+        """Accept nothing more; everything already submitted is answered, then workers stop."""
+        with self._pending_cond:
+            self._closing = True
+            self._pending_cond.wait_for(lambda: self._pending == 0)
+        self._batcher.close()
+        if wait:
+            for worker in self._workers:
+                worker.join()
+
+    # -- stages --------------------------------------------------------------------------------
+
+    def submit(self, job: Job) -> bool:
+        """Decode on the pool, then queue for batching; False once this version is retiring."""
+        with self._pending_cond:
+            if self._closing:
+                return False
+            self._pending += 1
+        self._decode_pool.submit(self._prepare_counted, job)
+        return True
+
+    def _prepare_counted(self, job: Job) -> None:
+        try:
+            self._prepare(job)
+        finally:
+            with self._pending_cond:
+                self._pending -= 1
+                self._pending_cond.notify_all()
+
+    def _prepare(self, job: Job) -> None:
+        job.decode_started = time.monotonic()
+        try:
+            if job.expired(job.decode_started):
+                raise DeadlineExceeded("the time budget ran out while the request waited to be decoded")
+            job.tensor = prepare_input(
+                job.infer.input, job.payload, self.config, self._limits.max_image_pixels
+            )
+        except ServerError as error:
+            self._fail(job, error)
+            return
+        except Exception as exc:  # a decoder bug must not lose the request
+            log.exception("request %s: preprocessing failed", job.id)
+            self._fail(job, InternalError(f"preprocessing failed: {type(exc).__name__}"))
+            return
+        job.enqueued = time.monotonic()
+        job.decode_ms = (job.enqueued - job.decode_started) * 1000.0
+        self._metrics.decode_duration.labels(self.name).observe(job.enqueued - job.decode_started)
+        self._batcher.put(job)  # never closed while this job is pending (see close)
+
+    def _fail(self, job: Job, error: ServerError) -> None:
+        self._metrics.queue_depth.dec()
+        self._reply(job, error_reply(job.id, error), self.name)
+
+    def _work(self) -> None:
+        try:
+            session = self._runtime.session()
+            self._warm_up(session)
+        except BaseException as exc:
+            log.exception("%s v%d: worker failed to start", self.name, self.version)
+            self._startup_errors.append(exc)
+            self._warm.abort()
+            return
+        self._warm.wait()
+        run = self._make_runner(session)
+        while (batch := self._batcher.next_batch()) is not None:
+            try:
+                run([job for _, job in batch])
+            finally:
+                self._batcher.done()
+
+    def _warm_up(self, session: Session) -> None:
+        shape = self.config.input.shape
+        for size in self._buckets:
+            session.run(np.zeros((size, *shape), dtype=np.float32))
+
+    def _make_runner(self, session: Session) -> Callable[[list[Job]], None]:
+        shape = self.config.input.shape
+        buffers = {size: np.zeros((size, *shape), dtype=np.float32) for size in self._buckets}
+        metrics = self._metrics
+
+        def run(jobs: list[Job]) -> None:
+            taken = time.monotonic()
+            metrics.queue_depth.dec(len(jobs))
+            live = []
+            for job in jobs:
+                if job.expired(taken):
+                    self._reply(
+                        job,
+                        error_reply(
+                            job.id,
+                            DeadlineExceeded(
+                                "the time budget ran out while the request waited for inference"
+                            ),
+                        ),
+                        self.name,
+                    )
+                else:
+                    live.append(job)
+            if not live:
+                return
+            bucket = next(size for size in self._buckets if size >= len(live))
+            batch = buffers[bucket]
+            for i, job in enumerate(live):
+                batch[i] = job.tensor
+            try:
+                output = session.run(batch)[: len(live)]
+            except Exception as exc:
+                log.exception("%s v%d: inference failed", self.name, self.version)
+                for job in live:
+                    self._reply(
+                        job, error_reply(job.id, InternalError(f"inference failed: {exc}")), self.name
+                    )
+                return
+            done = time.monotonic()
+            scores = _softmax(output) if self.config.output == "logits" else output
+            metrics.inference_duration.labels(self.name).observe(done - taken)
+            metrics.batch_size.labels(self.name).observe(len(live))
+            for i, job in enumerate(live):
+                waited = (job.decode_started - job.received) + (taken - job.enqueued)
+                metrics.queue_wait.labels(self.name).observe(waited)
+                timings = {
+                    "queue": round((job.decode_started - job.received) * 1000.0, 3),
+                    "decode": round(job.decode_ms, 3),
+                    "batch_wait": round((taken - job.enqueued) * 1000.0, 3),
+                    "inference": round((done - taken) * 1000.0, 3),
+                    "total": round((time.monotonic() - job.received) * 1000.0, 3),
+                    "batch_size": float(len(live)),
+                }
+                reply = ok_reply(job, self.name, self.version, self.labels, Answer(scores[i], timings))
+                self._reply(job, reply, self.name)
+
+        return run
+
+    def info(self) -> dict[str, object]:
+        """This version as the `models` op lists it."""
+        cfg = self.config.input
+        return {
+            "name": self.name,
+            "version": self.version,
+            "runtime": self.runtime_name,
+            "input": {
+                "height": cfg.height,
+                "width": cfg.width,
+                "channels": cfg.channels,
+                "dtype": cfg.dtype,
+                "color_mode": cfg.color_mode,
+            },
+            "labels": len(self.labels),
+            "max_batch_size": self.max_batch_size,
+        }

@@ -1,0 +1,99 @@
+"""Every knob of the model-server process, from `MODELSERVER_*` environment variables or flags.
+
+One class, one place: nothing else in the server reads the environment. The settings table in
+docs/settings.md is generated from the field docstrings (`python -m modelserver.docs`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_PORT", "Settings"]
+
+DEFAULT_PORT = 5576
+DEFAULT_HTTP_PORT = 8081
+
+
+class Settings(BaseSettings):
+    """Model-server settings; environment variable = `MODELSERVER_` + field name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MODELSERVER_", extra="forbid", use_attribute_docstrings=True
+    )
+
+    model_repository: Path = Path("models")
+    """Directory holding `<model>/<version>/config.json` and the model files."""
+
+    models: Annotated[tuple[str, ...], NoDecode] = ()
+    """Serve only these models (comma-separated in the environment); empty serves every model found."""
+
+    bind: str = f"tcp://*:{DEFAULT_PORT}"
+    """ZeroMQ ROUTER endpoint the frontend binds."""
+
+    http_host: str = "0.0.0.0"
+    """Address of the small HTTP server for /healthz, /readyz and /metrics."""
+
+    http_port: int = Field(default=DEFAULT_HTTP_PORT, ge=0, le=65535)
+    """Port of the HTTP server (0 picks a free port, written to the log)."""
+
+    max_queue_size: int = Field(default=64, ge=1, le=100_000)
+    """Requests admitted and not yet answered, per server; one more is answered OVERLOADED at once."""
+
+    decode_threads: int = Field(default=2, ge=1, le=64)
+    """Threads decoding and resizing images; they overlap with inference (Pillow releases the GIL)."""
+
+    inference_threads: int = Field(default=2, ge=1, le=64)
+    """Inference worker threads per model version (each LiteRT worker owns its interpreters)."""
+
+    intra_op_threads: int = Field(default=1, ge=1, le=64)
+    """Threads one inference call may use (LiteRT num_threads, TensorFlow intra-op parallelism)."""
+
+    max_batch_size: int | None = Field(default=None, ge=1, le=256)
+    """Override every model's batching.max_batch_size (1 turns batching off)."""
+
+    max_batch_delay_ms: float | None = Field(default=None, ge=0.0, le=1000.0)
+    """Override every model's batching.max_batch_delay_ms."""
+
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest accepted payload; bigger requests are answered TOO_LARGE without being read further."""
+
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    """Largest accepted image (width × height) before decoding; guards against decompression bombs."""
+
+    default_timeout_ms: float = Field(default=10_000.0, gt=0.0)
+    """Time budget of a request that does not carry one."""
+
+    drain_timeout_s: float = Field(default=20.0, ge=0.0)
+    """On SIGTERM, how long in-flight work may take to finish before the process exits."""
+
+    repository_poll_s: float = Field(default=5.0, gt=0.0)
+    """How often the model repository is scanned for new versions (0 < value)."""
+
+    heartbeat_ivl_ms: int = Field(default=1000, ge=0)
+    """ZMTP heartbeat interval on the frontend socket (0 disables)."""
+
+    heartbeat_timeout_ms: int = Field(default=3000, ge=0)
+    """A peer silent this long is considered gone and its connection closed."""
+
+    sndhwm: int = Field(default=10_000, ge=0)
+    """ZeroMQ send high-water mark (messages) of the frontend and reply path."""
+
+    rcvhwm: int = Field(default=10_000, ge=0)
+    """ZeroMQ receive high-water mark (messages) of the frontend."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the process."""
+
+    log_format: Literal["text", "json"] = "text"
+    """`json` writes one JSON object per line, for log collectors."""
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
