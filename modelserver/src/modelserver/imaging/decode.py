@@ -36,7 +36,7 @@ def decode_image(data: bytes | memoryview, *, min_size: tuple[int, int], max_pix
     except UnidentifiedImageError:
         raise NotAnImage(f"not an image in an accepted format ({', '.join(ACCEPTED_FORMATS)})") from None
     except Image.DecompressionBombError as exc:
-        raise TooLarge(str(exc)) from None
+        raise TooLarge(f"image exceeds the limit of {max_pixels} pixels ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput(f"cannot read the image header: {exc}") from None
     width, height = image.size
@@ -51,7 +51,7 @@ def decode_image(data: bytes | memoryview, *, min_size: tuple[int, int], max_pix
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image.load()
     except Image.DecompressionBombError as exc:
-        raise TooLarge(str(exc)) from None
+        raise TooLarge(f"image exceeds the limit of {max_pixels} pixels ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidInput(f"cannot decode the {image.format} image (truncated or damaged?): {exc}") from None
     return image

@@ -164,7 +164,10 @@ class ServedModel:
             self._startup_errors.append(exc)
             self._warm.abort()
             return
-        self._warm.wait()
+        try:
+            self._warm.wait()
+        except threading.BrokenBarrierError:
+            return  # another worker failed; start() reports it
         run = self._make_runner(session)
         while (batch := self._batcher.next_batch()) is not None:
             try:
