@@ -1,5 +1,8 @@
 """The small HTTP side port: /healthz (alive), /readyz (warmed and not draining), /metrics.
 
+/healthz fails only when the process can no longer serve (its frontend proxy died), so a
+liveness probe restarts it; overload or draining never fail it.
+
 Kept on the standard library's threading HTTP server: three GET routes do not justify a web
 framework in the inference process.
 """
@@ -23,7 +26,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+            alive = self.server.is_alive()
+            self._send(200 if alive else 503, b"ok\n" if alive else b"broken\n", "text/plain; charset=utf-8")
         elif path == "/readyz":
             ready = self.server.is_ready()
             self._send(
@@ -49,20 +53,30 @@ class _HealthServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], registry: CollectorRegistry, is_ready: Callable[[], bool]
+        self,
+        address: tuple[str, int],
+        registry: CollectorRegistry,
+        is_ready: Callable[[], bool],
+        is_alive: Callable[[], bool],
     ) -> None:
         super().__init__(address, _Handler)
         self.registry = registry
         self.is_ready = is_ready
+        self.is_alive = is_alive
 
 
 class HealthServer:
     """Serves the three routes on its own thread."""
 
     def __init__(
-        self, host: str, port: int, registry: CollectorRegistry, is_ready: Callable[[], bool]
+        self,
+        host: str,
+        port: int,
+        registry: CollectorRegistry,
+        is_ready: Callable[[], bool],
+        is_alive: Callable[[], bool],
     ) -> None:
-        self._server = _HealthServer((host, port), registry, is_ready)
+        self._server = _HealthServer((host, port), registry, is_ready, is_alive)
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
 

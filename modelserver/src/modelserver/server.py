@@ -71,7 +71,7 @@ class ModelServer:
             is_ready=lambda: self._ready,
         )
         self._http = HealthServer(
-            settings.http_host, settings.http_port, self.metrics.registry, self.is_ready
+            settings.http_host, settings.http_port, self.metrics.registry, self.is_ready, self.is_alive
         )
         self.http_port = self._http.port
         self._stopped = threading.Event()
@@ -79,7 +79,10 @@ class ModelServer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def is_ready(self) -> bool:
-        return self._ready and not self._io.draining
+        return self._ready and not self._io.draining and not self._frontend.failed
+
+    def is_alive(self) -> bool:
+        return not self._frontend.failed
 
     def start(self) -> None:
         """Serve: returns once every model is loaded and warmed (ready)."""

@@ -21,8 +21,16 @@ class RawClient:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.connect(endpoint)
 
-    def send(self, request_id: str, payload: bytes | None, model: str = "efficientnet-lite0", **header: Any) -> None:
-        fields: dict[str, Any] = {"v": 1, "id": request_id, "op": "infer", "model": model, "input": {"kind": "image"}}
+    def send(
+        self, request_id: str, payload: bytes | None, model: str = "efficientnet-lite0", **header: Any
+    ) -> None:
+        fields: dict[str, Any] = {
+            "v": 1,
+            "id": request_id,
+            "op": "infer",
+            "model": model,
+            "input": {"kind": "image"},
+        }
         fields.update(header)
         frames = [b"", json.dumps(fields).encode()]
         if payload is not None:
@@ -42,8 +50,9 @@ class RawClient:
         return header
 
     def close(self) -> None:
-        self.socket.close(linger=0)
-        self.context.term()
+        if not self.socket.closed:
+            self.socket.close(linger=0)
+            self.context.term()
 
 
 @pytest.fixture

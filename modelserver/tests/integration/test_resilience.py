@@ -50,7 +50,9 @@ def test_overload_is_answered_at_once(start_server: Any, raw_client: Any, photos
     assert statistics.median(latency["OVERLOADED"]) < statistics.median(latency["OK"])
 
 
-def test_expired_requests_are_never_computed(start_server: Any, raw_client: Any, photos: dict[str, bytes]) -> None:
+def test_expired_requests_are_never_computed(
+    start_server: Any, raw_client: Any, photos: dict[str, bytes]
+) -> None:
     server = start_server({"MODELSERVER_INFERENCE_THREADS": "1", "MODELSERVER_DECODE_THREADS": "1"})
     raw = raw_client(server.endpoint)
     computed_before = metric(server, "modelserver_batch_size_sum")
@@ -94,8 +96,14 @@ def test_unreachable_server_fails_fast_with_unavailable() -> None:
         assert client.ready(timeout_ms=200) is False
 
 
-def _load(client: ModelClient, photo: bytes, stop: threading.Event, failures: list[str], done: list[int],
-          versions: set[int] | None = None) -> None:
+def _load(
+    client: ModelClient,
+    photo: bytes,
+    stop: threading.Event,
+    failures: list[str],
+    done: list[int],
+    versions: set[int] | None = None,
+) -> None:
     while not stop.is_set():
         try:
             result = client.predict(MODEL, photo, top_k=1, timeout_ms=20_000)
@@ -110,8 +118,10 @@ def test_kill_one_of_two_servers_under_load(start_server: Any, photos: dict[str,
     first, second = start_server(), start_server()
     with ModelClient([first.endpoint, second.endpoint], timeout_ms=20_000) as client:
         stop, failures, done = threading.Event(), [], []
-        threads = [threading.Thread(target=_load, args=(client, photos["chelsea"], stop, failures, done))
-                   for _ in range(8)]
+        threads = [
+            threading.Thread(target=_load, args=(client, photos["chelsea"], stop, failures, done))
+            for _ in range(8)
+        ]
         for t in threads:
             t.start()
         wait_until(lambda: len(done) >= 40, 120, "load to flow through both servers")
@@ -125,13 +135,15 @@ def test_kill_one_of_two_servers_under_load(start_server: Any, photos: dict[str,
     assert failures == []
 
 
-def test_sigterm_drains_without_losing_admitted_requests(start_server: Any, raw_client: Any,
-                                                          photos: dict[str, bytes]) -> None:
+def test_sigterm_drains_without_losing_admitted_requests(
+    start_server: Any, raw_client: Any, photos: dict[str, bytes]
+) -> None:
     count = 200  # ~1 s of work on one inference thread: SIGTERM lands while most are queued
     server = start_server({"MODELSERVER_MAX_QUEUE_SIZE": "500", "MODELSERVER_INFERENCE_THREADS": "1"})
     raw = raw_client(server.endpoint)
     for i in range(count):
         raw.send(f"s{i}", photos["chelsea"], timeout_ms=60_000)
+
     def all_admitted() -> bool:
         answered = metric(server, "modelserver_requests_total")
         return metric(server, "modelserver_inflight_requests") + answered >= count > answered
@@ -161,8 +173,10 @@ def test_new_version_swaps_in_under_load_without_failures(
     server = start_server(repository=repository)
     with ModelClient(server.endpoint, timeout_ms=20_000) as client:
         stop, failures, done, versions = threading.Event(), [], [], set()
-        threads = [threading.Thread(target=_load, args=(client, photos["coffee"], stop, failures, done, versions))
-                   for _ in range(6)]
+        threads = [
+            threading.Thread(target=_load, args=(client, photos["coffee"], stop, failures, done, versions))
+            for _ in range(6)
+        ]
         for t in threads:
             t.start()
         wait_until(lambda: len(done) >= 30, 120, "load on version 1")

@@ -193,7 +193,8 @@ class Engine:
         if endpoint.connected and not was_connected:
             waiting, self._waiting = self._waiting, deque()
             for call in waiting:
-                self._dispatch(call, now)
+                if call.request.id in self._calls:  # not failed meanwhile
+                    self._dispatch(call, now)
         elif was_connected and not endpoint.connected:
             log.warning(
                 "lost model server %s with %d requests outstanding",

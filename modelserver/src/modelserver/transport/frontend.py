@@ -33,7 +33,8 @@ class Frontend:
         self.backend_address = f"inproc://backend-{uuid.uuid4().hex}"
         self._control_address = f"inproc://proxy-control-{uuid.uuid4().hex}"
         router = context.socket(zmq.ROUTER)
-        router.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply to a vanished client raises, never vanishes
+        # No ROUTER_MANDATORY: zmq_proxy stops at the first failed send, so a reply to a client that
+        # has gone away must be dropped silently (the client's own deadline covers it), not raise.
         router.setsockopt(zmq.LINGER, 1000)
         router.setsockopt(zmq.SNDHWM, sndhwm)
         router.setsockopt(zmq.RCVHWM, rcvhwm)
@@ -55,6 +56,8 @@ class Frontend:
         self._controller = context.socket(zmq.PAIR)
         self._controller.connect(self._control_address)
         self._thread = threading.Thread(target=self._run, name="zmq-proxy", daemon=True)
+        self._stopping = False
+        self.failed = False  # the proxy ended without being asked to: /healthz reports it
 
     def start(self) -> None:
         self._thread.start()
@@ -65,12 +68,16 @@ class Frontend:
             zmq.proxy_steerable(self._router, self._backend, None, self._control)
         except zmq.ContextTerminated:
             pass
+        except zmq.ZMQError:
+            log.exception("the frontend proxy failed; this server can no longer answer")
         finally:
+            self.failed = not self._stopping
             for socket in (self._router, self._backend, self._control):
                 socket.close()
 
     def stop(self) -> None:
         """Stop the proxy; the frontend's LINGER lets replies already sent leave."""
+        self._stopping = True
         if self._thread.is_alive():
             self._controller.send(b"TERMINATE")
             self._thread.join()
