@@ -299,13 +299,13 @@ class Engine:
         while self._deadlines and self._deadlines[0][0] <= now:
             _, _, request_id = heapq.heappop(self._deadlines)
             call = self._calls.get(request_id)
-            if call is not None:
-                self._finish(
-                    call,
-                    error=DeadlineExceeded(
-                        f"no answer within the deadline ({len(call.tried)} server(s) tried)"
-                    ),
-                )
+            if call is None:
+                continue
+            if not call.tried:  # never sent: no server was reachable in time
+                error: ModelServerError = Unavailable("no model server is reachable")
+            else:
+                error = DeadlineExceeded(f"no answer within the deadline ({len(call.tried)} server(s) tried)")
+            self._finish(call, error=error)
         if self._waiting:
             still: deque[Call] = deque()
             for call in self._waiting:

@@ -1,0 +1,110 @@
+"""The web tier's one way to the model servers: a `ModelClient` per process and a model-list cache.
+
+Why a protocol: the app depends on what the client does, not on ZeroMQ, so unit tests can hand
+`create_app` a small fake while integration tests use the real client against a real server. Why a
+cache: the page, `/api/v1/models` and the v2 metadata endpoints all want the model list, which
+changes only when a model version is deployed; asking a model server on every page view would
+put a ZeroMQ round trip on a path that needs none.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from modelserver.client import ModelInfo, ModelNotFound, Prediction
+
+from webapp.settings import Settings
+
+__all__ = ["InferenceClient", "ModelCatalog", "make_client"]
+
+
+class InferenceClient(Protocol):
+    """What the web app uses of `modelserver.client.ModelClient`."""
+
+    def predict(
+        self,
+        model: str,
+        image: bytes,
+        *,
+        top_k: int = 5,
+        version: int | None = None,
+        timeout_ms: float | None = None,
+        scores: bool = False,
+    ) -> Prediction: ...
+
+    def predict_tensor(
+        self,
+        model: str,
+        array: npt.NDArray[np.float32] | npt.NDArray[np.uint8],
+        *,
+        top_k: int = 5,
+        version: int | None = None,
+        timeout_ms: float | None = None,
+        scores: bool = False,
+    ) -> Prediction: ...
+
+    def models(self, timeout_ms: float | None = None) -> list[ModelInfo]: ...
+
+    def ready(self, timeout_ms: float | None = None) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def make_client(settings: Settings) -> InferenceClient:
+    """The real client. It opens no socket until first used, so it is safe to build before fork."""
+    from modelserver.client import ModelClient
+
+    endpoints: str | list[str] = (
+        settings.endpoints[0] if len(settings.endpoints) == 1 else list(settings.endpoints)
+    )
+    client: InferenceClient = ModelClient(
+        endpoints=endpoints,
+        timeout_ms=settings.request_timeout_ms,
+        resolve_interval_s=settings.resolve_interval_s,
+    )
+    return client
+
+
+class ModelCatalog:
+    """The model list, fetched at most once per `ttl_s`; concurrent callers share one fetch."""
+
+    def __init__(
+        self,
+        client: InferenceClient,
+        *,
+        ttl_s: float,
+        timeout_ms: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+        self._timeout_ms = timeout_ms
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._models: list[ModelInfo] | None = None
+        self._fetched_at = 0.0
+
+    def models(self) -> list[ModelInfo]:
+        """Every served model; raises the client's errors (Unavailable…) when none can be asked."""
+        with self._lock:
+            now = self._clock()
+            if self._models is None or now - self._fetched_at >= self._ttl_s:
+                self._models = sorted(self._client.models(timeout_ms=self._timeout_ms), key=lambda m: m.name)
+                self._fetched_at = now
+            return self._models
+
+    def get(self, name: str, version: int | None = None) -> ModelInfo:
+        """One model by name (and version); `ModelNotFound` when it is not served."""
+        for info in self.models():
+            if info.name == name and (version is None or version in info.versions):
+                return info
+        what = name if version is None else f"{name} version {version}"
+        raise ModelNotFound(f"No model named {what!r} is served.")
+
+    def names(self) -> Sequence[str]:
+        return [info.name for info in self.models()]
