@@ -78,7 +78,9 @@ class ServerProcess:
         }
         assert self.log_path is not None
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "modelserver"], env=env, stdout=log, stderr=log)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "modelserver"], env=env, stdout=log, stderr=log
+        )
         log.close()
         if wait_ready:
             self.wait_ready()
@@ -127,8 +129,12 @@ def start_server(tmp_path: Path, model_repository: Path) -> Iterator[object]:
     """Factory: start_server(env=..., repository=...) → a ready ServerProcess, stopped afterwards."""
     started: list[ServerProcess] = []
 
-    def start(env: dict[str, str] | None = None, repository: Path | None = None, wait_ready: bool = True) -> ServerProcess:
-        server = ServerProcess(repository or model_repository, env or {}, tmp_path / f"server-{len(started)}.log")
+    def start(
+        env: dict[str, str] | None = None, repository: Path | None = None, wait_ready: bool = True
+    ) -> ServerProcess:
+        server = ServerProcess(
+            repository or model_repository, env or {}, tmp_path / f"server-{len(started)}.log"
+        )
         started.append(server)
         return server.start(wait_ready)
 
@@ -151,4 +157,8 @@ def photos() -> dict[str, bytes]:
     """Real photos that ship inside scikit-image, as JPEG bytes."""
     from skimage import data
 
-    return {"chelsea": _jpeg(data.chelsea()), "coffee": _jpeg(data.coffee()), "astronaut": _jpeg(data.astronaut())}
+    return {
+        "chelsea": _jpeg(data.chelsea()),
+        "coffee": _jpeg(data.coffee()),
+        "astronaut": _jpeg(data.astronaut()),
+    }

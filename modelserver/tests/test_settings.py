@@ -32,7 +32,9 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.max_queue_size == 9
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_QUEUE_SIZE", "0"), ("LOG_LEVEL", "LOUD"), ("HTTP_PORT", "70000")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("MAX_QUEUE_SIZE", "0"), ("LOG_LEVEL", "LOUD"), ("HTTP_PORT", "70000")]
+)
 def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(f"MODELSERVER_{name}", value)
     with pytest.raises(ValidationError):
@@ -55,4 +57,6 @@ def test_settings_reference_is_up_to_date() -> None:
     with redirect_stdout(buffer):
         main()
     committed = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
-    assert committed == buffer.getvalue(), "docs/settings.md is stale: run `.venv/bin/python -m modelserver.docs`"
+    assert committed == buffer.getvalue(), (
+        "docs/settings.md is stale: run `.venv/bin/python -m modelserver.docs`"
+    )

@@ -32,7 +32,9 @@ def settings_table() -> str:
 
 
 def main() -> int:
-    sys.stdout.write("# Model-server settings\n\nEach can also be given as a flag, e.g. `--max_queue_size 128`.\n\n")
+    sys.stdout.write(
+        "# Model-server settings\n\nEach can also be given as a flag, e.g. `--max_queue_size 128`.\n\n"
+    )
     sys.stdout.write(settings_table() + "\n")
     return 0
 

@@ -49,7 +49,9 @@ def test_image_request_round_trip_keeps_payload_untouched() -> None:
 def test_tensor_request_round_trip() -> None:
     array = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1)
     spec = TensorInput(dtype="float32", shape=(2, 3, 1))
-    frames = encode_request(Request(id="t", op="infer", infer=InferRequest("m", spec), payload=[array.tobytes()]))
+    frames = encode_request(
+        Request(id="t", op="infer", infer=InferRequest("m", spec), payload=[array.tobytes()])
+    )
     decoded = decode_request(frames)
     assert decoded.infer is not None and decoded.infer.input == spec
 
@@ -104,8 +106,14 @@ def test_reply_round_trip_with_payload() -> None:
 
 
 def test_error_reply_carries_status_and_message() -> None:
-    decoded = decode_reply(encode_reply(Reply(id="r", status=Status.OVERLOADED, message="full", body={"retry_after_ms": 5})))
-    assert (decoded.status, decoded.message, decoded.body) == (Status.OVERLOADED, "full", {"retry_after_ms": 5})
+    decoded = decode_reply(
+        encode_reply(Reply(id="r", status=Status.OVERLOADED, message="full", body={"retry_after_ms": 5}))
+    )
+    assert (decoded.status, decoded.message, decoded.body) == (
+        Status.OVERLOADED,
+        "full",
+        {"retry_after_ms": 5},
+    )
 
 
 def test_reply_without_status_is_malformed() -> None:
