@@ -9,6 +9,10 @@ SHELL := /bin/bash
 run: setup models ## Start model server + web app locally with the real models (http://127.0.0.1:8000)
 	@scripts/run.sh
 
+.PHONY: monitor
+monitor: setup ## Local Prometheus scraping the stack from 'make run', with zinfer's rules loaded
+	@scripts/monitor.sh
+
 .PHONY: models
 models: setup ## Build the default model repository in models/ offline (no-op when up to date)
 	@scripts/build-models.sh

@@ -5,6 +5,5 @@ cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
 scripts/lint.sh
 (cd modelserver && ../.venv/bin/python -m pytest -q)
-if [ -x scripts/run-webapp-tests.sh ]; then
-  scripts/run-webapp-tests.sh
-fi
+scripts/run-webapp-tests.sh -q
+scripts/run-monitoring-tests.sh -q

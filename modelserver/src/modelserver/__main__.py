@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
-from types import FrameType
 
 from modelserver.logging_setup import configure_logging
 from modelserver.settings import Settings
 
 log = logging.getLogger("modelserver")
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,14 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     # The I/O thread must win the GIL quickly from decode/inference threads: a 5 ms default
     # switch interval would add up to 5 ms to every admission and reply.
     sys.setswitchinterval(0.001)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # A process-directed signal may be delivered to any thread, and Python runs handlers only on
+    # the main thread between bytecodes; a main thread blocked on a lock might never see it. So
+    # block the stop signals before any thread exists (threads inherit the mask) and wait for them
+    # synchronously below. A signal during start-up stays pending and is acted on once started.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
     from modelserver.server import ModelServer  # imports TensorFlow: after argument parsing
 
@@ -38,9 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("start-up failed")
         server.stop()
         return 1
-    if stop.is_set():  # signalled while loading
-        return 0 if server.drain() else 1
-    stop.wait()
+    received = signal.sigwait(STOP_SIGNALS)
+    log.info("received %s: draining", signal.Signals(received).name)
     return 0 if server.drain() else 1
 
 
