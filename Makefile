@@ -27,6 +27,22 @@ test: setup models ## Install what the tests need, then lint, type-check and run
 bench: setup models ## Benchmark: in-process limit vs through ZeroMQ (and end to end), table in bench-results/
 	@scripts/bench.sh
 
+##@ Deploy
+
+.PHONY: images
+images: setup ## Build the model-server and web-app container images offline (podman)
+	@scripts/images.sh
+
+.PHONY: kind-test
+kind-test: setup models ## End-to-end suite on a kind cluster (needs kind, kubectl, docker or podman)
+	@scripts/kind-test.sh
+
+.PHONY: chart-docs
+chart-docs: setup ## Regenerate the chart's values table, schema settings lists and dashboard copy
+	@.venv/bin/python charts/tools/chartdocs.py
+
+##@ Develop (more)
+
 .PHONY: lint
 lint: setup ## ruff (lint + format check) and mypy --strict on src/
 	@scripts/lint.sh

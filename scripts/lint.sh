@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# ruff (lint and format check) and mypy --strict on every project's src/.
+# ruff (lint and format check) on every Python tree, and mypy --strict on each project's src/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for project in modelserver webapp; do
-  [ -f "$project/pyproject.toml" ] || continue
-  (cd "$project" && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check . && ../.venv/bin/mypy src)
+ruff=../.venv/bin/ruff
+(cd modelserver && $ruff check . && $ruff format --check . && ../.venv/bin/mypy src)
+(cd webapp && $ruff check . && $ruff format --check . && ../.venv/bin/mypy src)
+.venv/bin/ruff check --config modelserver/pyproject.toml bench
+.venv/bin/ruff format --config modelserver/pyproject.toml --check bench
+for tree in charts images k8s-tests monitoring; do
+  (cd "$tree" && $ruff check . && $ruff format --check .)
 done

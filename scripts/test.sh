@@ -7,3 +7,4 @@ scripts/lint.sh
 (cd modelserver && ../.venv/bin/python -m pytest -q)
 scripts/run-webapp-tests.sh -q
 scripts/run-monitoring-tests.sh -q
+scripts/chart-tests.sh

@@ -17,7 +17,8 @@ import zmq
 
 from modelserver.metrics import ServerMetrics
 from modelserver.protocol import Reply
-from modelserver.repository import ModelManager, load_config
+from modelserver.repository import load_config
+from modelserver.repository.manager import ModelManager
 from modelserver.runtime import load_runtime
 from modelserver.serving import Job, ServedModel
 from modelserver.serving.served_model import ServingLimits

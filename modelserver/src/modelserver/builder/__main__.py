@@ -27,10 +27,15 @@ log = logging.getLogger("modelserver.builder")
 
 
 def imagenet_labels(wheels_dir: Path) -> list[str]:
-    """The 1000 human-readable ImageNet-1k class names, index = class id."""
-    names = json.loads(wheels.read_member(wheels_dir, wheels.IMAGENET_NAMES))
-    if not isinstance(names, list) or len(names) != 1000 or not all(isinstance(n, str) for n in names):
-        raise ValueError("imagenet clean names: want a list of 1000 strings")
+    """The 1000 ImageNet-1k class names, index = class id: the first WordNet synonym of each class.
+
+    These are the labels Keras and torchvision print ("tabby", "tiger cat", "espresso"), so results
+    compare directly with other serving stacks.
+    """
+    synonyms = json.loads(wheels.read_member(wheels_dir, wheels.IMAGENET_NAMES))
+    if not isinstance(synonyms, dict) or sorted(map(int, synonyms)) != list(range(1000)):
+        raise ValueError("imagenet label_to_names: want an object keyed by class ids 0..999")
+    names = [str(synonyms[str(i)]).split(",")[0] for i in range(1000)]
     if "tabby" not in names[281].lower() or "espresso" not in names[967].lower():
         raise ValueError(f"imagenet names out of order: 281={names[281]!r}, 967={names[967]!r}")
     return [n.strip() for n in names]

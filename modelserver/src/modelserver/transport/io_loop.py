@@ -27,7 +27,7 @@ from modelserver.protocol import (
     encode_reply,
     request_id_of,
 )
-from modelserver.repository import ModelManager
+from modelserver.repository.manager import ModelManager
 from modelserver.serving.job import Buffer, Job
 from modelserver.transport.replies import ReplyChannel
 
