@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelserver.settings import Settings
+
 from bench.common import closed_loop, markdown_table
 from bench.stack import model_server
 
@@ -128,7 +130,7 @@ def single_image_ms(limit: dict[str, Any], server_env: dict[str, str]) -> float:
     """In-process single-image latency with the runtime and intra-op threads the server uses."""
     best_key = max(limit["throughput"], key=limit["throughput"].get)
     runtime = best_key.split("/")[0]
-    intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", "1")
+    intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", str(Settings().intra_op_threads))
     return float(limit["single_image_ms"][f"{runtime}/intra{intra}"])
 
 
@@ -136,7 +138,7 @@ def report(limit: dict[str, Any], zmq_runs: dict[str, Any], server_env: dict[str
     best_key = max(limit["throughput"], key=limit["throughput"].get)
     best = limit["throughput"][best_key]
     runtime = best_key.split("/")[0]
-    intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", "1")
+    intra = server_env.get("MODELSERVER_INTRA_OP_THREADS", str(Settings().intra_op_threads))
     single = single_image_ms(limit, server_env)
     lines = [
         "### In-process limit (decode + preprocess + inference, no transport)",

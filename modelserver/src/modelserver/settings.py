@@ -40,17 +40,23 @@ class Settings(BaseSettings):
     http_port: int = Field(default=DEFAULT_HTTP_PORT, ge=0, le=65535)
     """Port of the HTTP server (0 picks a free port, written to the log)."""
 
-    max_queue_size: int = Field(default=64, ge=1, le=100_000)
-    """Requests admitted and not yet answered, per server; one more is answered OVERLOADED at once."""
+    max_queue_size: int = Field(default=32, ge=1, le=100_000)
+    """Requests admitted and not yet answered, per server; one more is answered OVERLOADED at once.
+
+    At ~110 images/s on 2 cores, 32 queued is ~0.3 s of work: the bound on queueing latency."""
 
     decode_threads: int = Field(default=2, ge=1, le=64)
     """Threads decoding and resizing images; they overlap with inference (Pillow releases the GIL)."""
 
-    inference_threads: int = Field(default=2, ge=1, le=64)
+    inference_threads: int = Field(default=1, ge=1, le=64)
     """Inference worker threads per model version (each LiteRT worker owns its interpreters)."""
 
-    intra_op_threads: int = Field(default=1, ge=1, le=64)
-    """Threads one inference call may use (LiteRT num_threads, TensorFlow intra-op parallelism)."""
+    intra_op_threads: int = Field(default=2, ge=1, le=64)
+    """Threads one inference call may use (LiteRT num_threads, TensorFlow intra-op parallelism).
+
+    One worker using both cores halves single-image latency against two single-threaded workers
+    at the same saturation throughput (measured with `make bench` on 2 cores); keep
+    inference_threads × intra_op_threads near the CPU limit."""
 
     max_batch_size: int | None = Field(default=None, ge=1, le=256)
     """Override every model's batching.max_batch_size (1 turns batching off)."""

@@ -71,8 +71,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     """gunicorn worker processes; about one per core."""
 
-    threads: int = Field(default=8, ge=1, le=256)
-    """Threads per gunicorn worker (gthread): requests waiting on a model server cost no CPU."""
+    threads: int = Field(default=32, ge=1, le=256)
+    """Threads per gunicorn worker (gthread): requests waiting on a model server cost no CPU.
+
+    workers × threads must exceed the model servers' queue bound (MODELSERVER_MAX_QUEUE_SIZE per
+    server) so that overload reaches the model server's immediate OVERLOADED (HTTP 429) instead of
+    queueing unseen inside gunicorn, where latency would grow without bound."""
 
     timeout_s: int = Field(default=30, ge=1, le=3600)
     """gunicorn kills a worker silent for this long (a hung worker, never a slow request)."""
