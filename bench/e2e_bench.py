@@ -65,7 +65,6 @@ def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) ->
 def closed_sweep(
     base_url: str, image: Path, out: Path, concurrencies: list[int], seconds: float
 ) -> list[dict[str, Any]]:
-    k6(base_url, image, out, "warmup", {"MODE": "closed", "VUS": "4", "DURATION": "3s"})
     rows = []
     for c in concurrencies:
         row = k6(

@@ -43,8 +43,10 @@ def _serving_function(loaded: Any) -> Any:
 class TensorFlowSession:
     """Calls the shared compiled function; tf.function calls are thread-safe."""
 
-    def __init__(self, function: Any) -> None:
+    def __init__(self, function: Any, loaded: Any) -> None:
         self._function = function
+        # The function only references the SavedModel's variables: keep them alive with the session.
+        self._loaded = loaded
 
     def run(self, batch: FloatArray) -> FloatArray:
         output = self._function(tf.constant(batch))
@@ -67,4 +69,4 @@ class TensorFlowRuntime:
         self._function = tf.function(serve, input_signature=[signature])
 
     def session(self) -> TensorFlowSession:
-        return TensorFlowSession(self._function)
+        return TensorFlowSession(self._function, self._loaded)

@@ -73,6 +73,11 @@ class ServedModel:
         self._decode_pool = decode_pool
         self._reply = reply
         self._metrics = metrics
+        # Children bound once: a labels() lookup takes a lock on every observation otherwise.
+        self._decode_seconds = metrics.decode_duration.labels(config.name)
+        self._inference_seconds = metrics.inference_duration.labels(config.name)
+        self._batch_sizes = metrics.batch_size.labels(config.name)
+        self._queue_wait_seconds = metrics.queue_wait.labels(config.name)
         self.max_batch_size = min(limits.max_batch_size, config.batching.buckets[-1])
         self._buckets = config.batching.buckets
         self._batcher: Batcher[Job] = Batcher(self.max_batch_size, limits.max_batch_delay_s)
@@ -148,7 +153,7 @@ class ServedModel:
             return
         job.enqueued = time.monotonic()
         job.decode_ms = (job.enqueued - job.decode_started) * 1000.0
-        self._metrics.decode_duration.labels(self.name).observe(job.enqueued - job.decode_started)
+        self._decode_seconds.observe(job.enqueued - job.decode_started)
         self._batcher.put(job)  # never closed while this job is pending (see close)
 
     def _fail(self, job: Job, error: ServerError) -> None:
@@ -220,11 +225,11 @@ class ServedModel:
                 return
             done = time.monotonic()
             scores = _softmax(output) if self.config.output == "logits" else output
-            metrics.inference_duration.labels(self.name).observe(done - taken)
-            metrics.batch_size.labels(self.name).observe(len(live))
+            self._inference_seconds.observe(done - taken)
+            self._batch_sizes.observe(len(live))
             for i, job in enumerate(live):
                 waited = (job.decode_started - job.received) + (taken - job.enqueued)
-                metrics.queue_wait.labels(self.name).observe(waited)
+                self._queue_wait_seconds.observe(waited)
                 timings = {
                     "queue": round((job.decode_started - job.received) * 1000.0, 3),
                     "decode": round(job.decode_ms, 3),

@@ -1,0 +1,200 @@
+"""The Markdown report of `make bench`: medians over rounds, ratios within rounds, targets."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any
+
+from bench.common import markdown_table
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def median_rows(rounds: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Per-concurrency medians of every numeric field over the rounds; counts are summed."""
+    merged = []
+    for cells in zip(*(r[key] for r in rounds), strict=True):
+        row: dict[str, Any] = {"concurrency": cells[0]["concurrency"]}
+        for field, value in cells[0].items():
+            if field == "concurrency":
+                continue
+            if isinstance(value, int | float):
+                row[field] = _median([c[field] for c in cells])
+            elif isinstance(value, dict):
+                total: Counter[str] = Counter()
+                for c in cells:
+                    total.update(c[field])
+                row[field] = dict(total)
+        merged.append(row)
+    return merged
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _per_round(values: list[float], fmt: str) -> str:
+    return ", ".join(format(v, fmt) for v in values)
+
+
+def render(
+    sweep: dict[str, float],
+    singles: dict[str, float],
+    best: str,
+    intra: int,
+    rounds: list[dict[str, Any]],
+    open_rows: list[dict[str, Any]],
+    threads: int,
+) -> str:
+    limits = [r["limit"] for r in rounds]
+    single = [r["single_ms"] for r in rounds]
+    on, off = median_rows(rounds, "zmq_on"), median_rows(rounds, "zmq_off")
+    sat_ratio = [max(x["throughput"] for x in r["zmq_on"] + r["zmq_off"]) / r["limit"] for r in rounds]
+    c1_gap = [r["zmq_on"][0]["p50_ms"] - r["single_ms"] for r in rounds]
+    batching = [a["throughput"] / b["throughput"] for a, b in zip(on, off, strict=True)]
+    out = [
+        f"## zinfer benchmark — {threads} cores, EfficientNet-Lite0, 640×480 JPEG, "
+        f"{len(rounds)} interleaved rounds",
+        "",
+        "Reproduce: `make bench` (writes bench-results/). Each round measures the in-process limit, the",
+        "ZeroMQ sweeps and the end-to-end sweep back to back; ratios are taken within a round, tables show",
+        "medians over the rounds.",
+        "",
+        "### In-process (decode + preprocess + inference, no transport)",
+        "",
+        markdown_table(
+            [f"runtime / batch ({threads} threads)", "images/s (sweep)"],
+            [[k, f"{v:.1f}"] for k, v in sweep.items()],
+        ),
+        "",
+        markdown_table(
+            ["runtime / intra-op threads", "single image p50 ms (sweep)"],
+            [[k, f"{v:.2f}"] for k, v in singles.items()],
+        ),
+        "",
+        f"Best configuration: **{best}**; in the rounds: {_per_round(limits, '.1f')} images/s "
+        f"(median **{_median(limits):.1f}**). Single image with the server's settings "
+        f"({best.split('/', maxsplit=1)[0]}, {intra} intra-op threads): {_per_round(single, '.2f')} ms "
+        f"(median **{_median(single):.2f} ms**).",
+        "",
+        "### Through the client over ZeroMQ (real server process, closed loop)",
+        "",
+        markdown_table(
+            [
+                "concurrency",
+                "on: req/s",
+                "on: p50 ms",
+                "on: p99 ms",
+                "off: req/s",
+                "off: p50 ms",
+                "off: p99 ms",
+                "on/off",
+                "errors",
+            ],
+            [
+                [
+                    str(a["concurrency"]),
+                    f"{a['throughput']:.1f}",
+                    f"{a['p50_ms']:.2f}",
+                    f"{a['p99_ms']:.2f}",
+                    f"{b['throughput']:.1f}",
+                    f"{b['p50_ms']:.2f}",
+                    f"{b['p99_ms']:.2f}",
+                    f"{ratio:.3f}",
+                    str(sum(a["errors"].values()) + sum(b["errors"].values())),
+                ]
+                for a, b, ratio in zip(on, off, batching, strict=True)
+            ],
+        ),
+        "",
+        "| target | measured (per round) | median | met |",
+        "|---|---|---|---|",
+        f"| saturation through ZeroMQ ≥ 90% of the in-process limit | {_per_round(sat_ratio, '.1%')} | "
+        f"{_median(sat_ratio):.1%} | {_met(_median(sat_ratio) >= 0.9)} |",
+        f"| concurrency-1 p50 within 1 ms of the in-process single image | {_per_round(c1_gap, '+.2f')} ms | "
+        f"{_median(c1_gap):+.2f} ms | {_met(_median(c1_gap) <= 1.0)} |",
+        f"| batching on never > 5% worse than off (req/s, median per concurrency) | "
+        f"{_per_round(batching, '.3f')} | min {min(batching):.3f} | {_met(min(batching) >= 0.95)} |",
+    ]
+    if open_rows:
+        out += _e2e(rounds, open_rows)
+    return "\n".join(out) + "\n"
+
+
+def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[str]:
+    closed = median_rows(rounds, "e2e")
+    ratio = [max(x["throughput_ok"] for x in r["e2e"]) / r["limit"] for r in rounds]
+    gap = [r["e2e"][0]["p50_ms"] - r["single_ms"] for r in rounds]
+    top = open_rows[-1]
+    statuses = top["statuses"]
+    bad = sum(v for k, v in statuses.items() if k not in ("200", "429"))
+    fast = top["p99_429_ms"]
+
+    def codes(st: dict[str, int]) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in st.items() if v)
+
+    return [
+        "",
+        "### End to end: HTTP POST /api/v1/predict (multipart), gunicorn + Flask + client + ZeroMQ,"
+        " closed loop",
+        "",
+        markdown_table(
+            ["concurrency", "req/s (200)", "p50 ms", "p99 ms", "responses by status (all rounds)"],
+            [
+                [
+                    str(r["concurrency"]),
+                    f"{r['throughput_ok']:.1f}",
+                    f"{r['p50_ms']:.2f}",
+                    f"{r['p99_ms']:.2f}",
+                    codes(r["statuses"]),
+                ]
+                for r in closed
+            ],
+        ),
+        "",
+        "### End to end, open loop (constant arrival rate, fractions of the closed-loop saturation)",
+        "",
+        markdown_table(
+            [
+                "offered",
+                "req/s (200)",
+                "p50 ms",
+                "p99 ms",
+                "429 p50 ms",
+                "429 p99 ms",
+                "429 max ms",
+                "responses by status",
+                "not sent (k6 out of VUs)",
+            ],
+            [
+                [
+                    f"{r['rate']}/s ({r['fraction']}×)",
+                    f"{r['throughput_ok']:.1f}",
+                    f"{r['p50_ms']:.2f}",
+                    f"{r['p99_ms']:.2f}",
+                    f"{r['p50_429_ms']:.2f}",
+                    f"{r['p99_429_ms']:.2f}",
+                    f"{r['max_429_ms']:.2f}",
+                    codes(r["statuses"]),
+                    str(r["dropped_iterations"]),
+                ]
+                for r in open_rows
+            ],
+        ),
+        "",
+        "| target | measured (per round) | median | met |",
+        "|---|---|---|---|",
+        f"| end-to-end saturation ≥ 75% of the in-process limit | {_per_round(ratio, '.1%')} | "
+        f"{_median(ratio):.1%} | {_met(_median(ratio) >= 0.75)} |",
+        f"| p50 at concurrency 1 within 3 ms of the in-process single image | {_per_round(gap, '+.2f')} ms | "
+        f"{_median(gap):+.2f} ms | {_met(_median(gap) <= 3.0)} |",
+        f"| at 2× saturation only 200 or 429, no 5xx, nothing hung | other: {bad}, not sent: "
+        f"{top['dropped_iterations']} | | {_met(bad == 0 and top['dropped_iterations'] == 0)} |",
+        f"| … the 429s within 10 ms | p50 {top['p50_429_ms']:.2f} ms, p99 {fast:.2f} ms, "
+        f"max {top['max_429_ms']:.2f} ms | | {_met(statuses['429'] == 0 or fast <= 10.0)} |",
+        "",
+        "![latency against throughput](latency-throughput.png)",
+    ]
