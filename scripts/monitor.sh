@@ -43,10 +43,13 @@ ensure_prometheus() {
   if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
     return 0
   fi
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)  # CI runners: passwordless sudo
+  if command -v apt-get >/dev/null 2>&1 && { [[ ${#sudo[@]} -eq 0 ]] || sudo -n true 2>/dev/null; }; then
     echo "monitor: installing Debian's prometheus package ..."
-    apt-get install -y -q --no-install-recommends prometheus >/dev/null ||
-      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends prometheus >/dev/null ||
+      { "${sudo[@]}" apt-get update -q >/dev/null &&
+        "${sudo[@]}" apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
     return 0
   fi
   echo "monitor: prometheus is not installed; run: sudo apt-get install --no-install-recommends prometheus" >&2

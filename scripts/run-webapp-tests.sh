@@ -13,8 +13,10 @@ PY="$ROOT/.venv/bin/python"
 # The browser test drives Debian's chromium through playwright (never `playwright install`).
 if [[ ! -x /usr/bin/chromium ]]; then
     echo "run-webapp-tests: installing chromium (Debian package)"
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+    sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)  # CI runners: passwordless sudo
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 fi
 
 cd "$ROOT/webapp"
