@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import statistics
 import threading
 import time
 from collections import Counter
@@ -80,10 +79,6 @@ def closed_loop(
     for thread in threads:
         thread.join()
     return result
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000.0
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
