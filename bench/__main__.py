@@ -1,9 +1,9 @@
 """`make bench`: the in-process limit, the served path over ZeroMQ and end to end, in one run.
 
 This machine's speed drifts by tens of percent over minutes, so the parts are interleaved: each
-round measures the in-process limit, the ZeroMQ sweeps (batching on and off) and the end-to-end
-sweep back to back, and every ratio is computed within a round; tables show per-cell medians over
-the rounds. An open-loop sweep up to twice the saturation rate follows.
+round measures the in-process limit, the ZeroMQ sweeps (batching on and off, in alternating order)
+and the end-to-end sweep back to back, and every ratio is computed within a round; tables show
+per-cell medians over the rounds. An open-loop sweep up to twice the saturation rate follows.
 Results: bench-results/results.md (tables and targets), results.json, latency-throughput.png.
 """
 
@@ -106,8 +106,9 @@ def main() -> int:
                 "limit": limit_measure(args.seconds),
                 "single_ms": single_measure(args.seconds / 2),
             }
-            for mode, client in clients.items():
-                entry[f"zmq_{mode}"] = zmq_sweep(client, image, concurrencies, args.seconds)
+            order = list(clients) if r % 2 == 0 else list(reversed(clients))  # cancels order effects
+            for mode in order:
+                entry[f"zmq_{mode}"] = zmq_sweep(clients[mode], image, concurrencies, args.seconds)
             if web is not None:
                 entry["e2e"] = e2e_bench.closed_sweep(
                     web.base_url, image_path, args.out, concurrencies, args.seconds
