@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     """ZeroMQ receive high-water mark (messages) of the frontend."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """Log level of the process."""
+    """Log level of the process; DEBUG adds a line per successful request (errors are logged at INFO)."""
 
     log_format: Literal["text", "json"] = "text"
     """`json` writes one JSON object per line, for log collectors."""
