@@ -64,12 +64,12 @@ def create_app(settings: Settings | None = None, *, client: InferenceClient | No
     register_error_handlers(
         app, max_upload_bytes=settings.max_upload_bytes, retry_after_s=settings.retry_after_s
     )
-    _install_request_context(app)
+    _install_request_context(app, access_log=settings.access_log)
     return app
 
 
-def _install_request_context(app: Flask) -> None:
-    """Request id in and out, security headers, and one log line per request."""
+def _install_request_context(app: Flask, *, access_log: bool) -> None:
+    """Request id in and out, security headers, and a log line per request (5xx only unless `access_log`)."""
 
     @app.before_request
     def _begin() -> None:
@@ -86,8 +86,12 @@ def _install_request_context(app: Flask) -> None:
             response.headers.setdefault(name, value)
         started = g.get("request_started")
         elapsed_ms = (time.perf_counter() - started) * 1000.0 if started is not None else 0.0
-        level = logging.DEBUG if request.path in _QUIET_ROUTES else logging.INFO
-        logger.log(level, "%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        loud = response.status_code >= 500 or (access_log and request.path not in _QUIET_ROUTES)
+        level = logging.INFO if loud else logging.DEBUG
+        if logger.isEnabledFor(level):
+            logger.log(
+                level, "%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed_ms
+            )
         return response
 
     @app.teardown_request

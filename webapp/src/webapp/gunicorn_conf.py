@@ -53,8 +53,15 @@ limit_request_fields = 100
 # pod's root filesystem is read-only. Kubernetes manages the process with signals.
 control_socket_disable = True
 
-# One log line per request comes from the app (with its request id); gunicorn's access log is off.
+# Request log lines come from the app (with their request id, see WEBAPP_ACCESS_LOG); gunicorn's
+# access log is off.
 accesslog = None
+
+# Workers prove they are alive by touching a file on every loop iteration (several per request):
+# on tmpfs that is a memory write, on an overlay or disk filesystem an inode update. (gunicorn
+# makes the file with mkstemp and unlinks it at once.)
+_SHM = "/dev/shm"  # noqa: S108 - see above
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 errorlog = "-"
 logconfig_dict = log_config(_settings.log_level, _settings.log_format)
 
