@@ -41,6 +41,7 @@ class FakeClient:
     """Answers like a model server; set `error` to make every call raise it."""
 
     error: ModelServerError | None = None
+    saturated: ModelServerError | None = None  # raised by reject_if_saturated, before parsing
     is_ready: bool = True
     calls: list[dict[str, Any]] = field(default_factory=list)
     models_calls: int = 0
@@ -115,6 +116,10 @@ class FakeClient:
 
     def ready(self, timeout_ms: float | None = None) -> bool:
         return self.is_ready
+
+    def reject_if_saturated(self) -> None:
+        if self.saturated is not None:
+            raise self.saturated
 
     def close(self) -> None:
         pass

@@ -86,6 +86,18 @@ def test_overloaded_says_when_to_retry(http: FlaskClient, fake: FakeClient) -> N
     assert response.status_code == 429 and response.headers["Retry-After"] == "2"
 
 
+def test_saturated_servers_are_answered_429_before_the_upload_is_parsed(
+    http: FlaskClient, fake: FakeClient
+) -> None:
+    fake.saturated = Overloaded("every model server is at capacity", retry_after_s=0.01)
+    # A form that would be a 400 if it were parsed: the refusal comes first, and costs nothing.
+    response = http.post("/api/v1/predict", data={"model": "../bad"}, content_type="multipart/form-data")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert fake.calls == []
+    fake.saturated = None
+    assert http.post("/api/v1/predict", data=jpeg(), content_type="image/jpeg").status_code == 200
+
+
 def test_unknown_model_is_404(http: FlaskClient) -> None:
     body = _error(http, 404, query_string={"model": "no-such-model"}, data=jpeg())
     assert body["code"] == "model_not_found"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from modelserver.client import DeadlineExceeded, ModelClient, ModelServerError, Unavailable
+from modelserver.client import DeadlineExceeded, ModelClient, ModelServerError, Overloaded, Unavailable
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -48,6 +48,45 @@ def test_overload_is_answered_at_once(start_server: Any, raw_client: Any, photos
     assert len(latency["OK"]) >= 4 and len(latency["OVERLOADED"]) >= 40
     # Rejections do not wait behind the queue: they come back before the computed answers.
     assert statistics.median(latency["OVERLOADED"]) < statistics.median(latency["OK"])
+
+
+def test_client_refuses_locally_while_a_server_is_full(start_server: Any, photos: dict[str, bytes]) -> None:
+    server = start_server({"MODELSERVER_MAX_QUEUE_SIZE": "2", "MODELSERVER_INFERENCE_THREADS": "1"})
+    outcomes: list[str] = []
+    enough = threading.Event()
+    with ModelClient(server.endpoint, timeout_ms=20_000) as client:
+        assert client.ready()
+
+        def caller() -> None:  # retries at once after every refusal: the harshest client
+            while not enough.is_set():
+                try:
+                    client.predict(MODEL, photos["chelsea"], top_k=1)
+                    outcomes.append("ok")
+                    if outcomes.count("ok") >= 8:
+                        enough.set()
+                except Overloaded as exc:
+                    outcomes.append("overloaded")
+                    assert 0 < exc.retry_after_s <= 1.0
+
+        with ThreadPoolExecutor(16) as pool:
+            for future in [pool.submit(caller) for _ in range(16)]:
+                future.result(timeout=120)  # every call ends: an answer or Overloaded
+        # Answers clock new calls in, so the server kept working; most refusals were local.
+        refused_by_server = metric(
+            server, 'modelserver_requests_total{model="efficientnet-lite0",status="OVERLOADED"}'
+        )
+        assert outcomes.count("ok") >= 8
+        assert outcomes.count("overloaded") > 3 * refused_by_server > 0
+        # With the load gone the client sends again, at the latest when the back-off ends.
+        wait_until(lambda: _succeeds(client, photos["chelsea"]), 10, "a call to go through again")
+
+
+def _succeeds(client: ModelClient, photo: bytes) -> bool:
+    try:
+        client.predict(MODEL, photo, top_k=1)
+    except Overloaded:
+        return False
+    return True
 
 
 def test_expired_requests_are_never_computed(

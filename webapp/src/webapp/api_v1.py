@@ -57,6 +57,7 @@ def model_json(info: ModelInfo) -> dict[str, Any]:
 def predict() -> Response:
     """Classify one image sent as multipart field `file` or as the raw body."""
     state = get_state()
+    state.shed_load()
     model = model_option(request, state.settings)
     top_k = top_k_option(request, state.settings)
     upload = read_image(request, state.settings)

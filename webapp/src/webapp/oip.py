@@ -89,6 +89,7 @@ def model_ready(name: str, version: str | None = None) -> tuple[Response, int]:
 @bp.post("/models/<name>/versions/<version>/infer")
 def infer(name: str, version: str | None = None) -> Response:
     state = get_state()
+    state.shed_load()
     model, model_version = model_name(name), _version(version)
     parsed = parse_request(
         request.get_data(cache=False),

@@ -70,6 +70,7 @@ def index() -> str:
 def uploader() -> str:
     """The form post: classify the file and answer with a page (errors become an error page)."""
     state = get_state()
+    state.shed_load()
     model = model_option(request, state.settings)
     top_k = top_k_option(request, state.settings)
     upload = read_image(request, state.settings)

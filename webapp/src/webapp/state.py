@@ -28,6 +28,10 @@ class AppState:
     client: InferenceClient
     catalog: ModelCatalog
 
+    def shed_load(self) -> None:
+        """429 at once, before the upload is parsed, while every model server is known to be full."""
+        self.client.reject_if_saturated()
+
     def predict(self, upload: ImageUpload, *, model: str, top_k: int) -> tuple[Prediction, float]:
         """Classify one image; returns the prediction and the web tier's wall time in ms."""
         started = time.perf_counter()

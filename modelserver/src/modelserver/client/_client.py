@@ -20,6 +20,7 @@ from modelserver.client._resolver import parse_endpoints
 from modelserver.client._types import (
     DeadlineExceeded,
     ModelInfo,
+    Overloaded,
     Prediction,
     Unavailable,
     error_for,
@@ -150,6 +151,19 @@ class ModelClient:
         """What the least busy server serves."""
         reply = self._call(Request(id=self._new_id(), op="models"), timeout_ms)
         return [model_info_from(entry) for entry in reply.body.get("models", [])]
+
+    def reject_if_saturated(self) -> None:
+        """Raise Overloaded at once if every server answered OVERLOADED and has not caught up since.
+
+        For a front end that would otherwise read and parse an upload only to be refused by
+        the server: under overload the refusal then costs nothing but this check.
+        """
+        engine = self._engine
+        if engine is None or self._pid != os.getpid():
+            return
+        wait_s = engine.saturated_for(time.monotonic())
+        if wait_s is not None:
+            raise Overloaded("every model server is at capacity; retry shortly", max(0.005, wait_s))
 
     def ready(self, timeout_ms: float | None = 1000.0) -> bool:
         """True when at least one connected model server says it is ready."""

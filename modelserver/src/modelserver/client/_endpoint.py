@@ -14,6 +14,10 @@ from zmq.utils.monitor import recv_monitor_message
 from modelserver.protocol import Reply, Request
 
 _MONITORED = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
+# Longest a server that said OVERLOADED is considered full: while calls of ours are outstanding
+# there, their answers clock new calls in; with none, other clients filled it, so probe soon.
+MAX_FULL_S = 1.0
+MAX_FULL_IDLE_S = 0.02
 _sequence = itertools.count()
 
 
@@ -52,6 +56,8 @@ class Endpoint:
         self.connected = False
         self.retiring = False
         self.outstanding: dict[str, Call] = {}
+        self.full_until = 0.0
+        self.full_window = 0
         socket = context.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.IMMEDIATE, 1)  # never queue for a peer that is not connected
@@ -81,6 +87,20 @@ class Endpoint:
                 self.connected = True
             elif code in (zmq.EVENT_DISCONNECTED, zmq.EVENT_CLOSED):
                 self.connected = False
+
+    # Back-off after OVERLOADED: the server's queue was full when it answered, so sending more
+    # before anything there finishes only buys more rejections, each a round trip the caller
+    # waits for under load. For a short while, calls are sent only while fewer of ours are
+    # outstanding there than when it refused: one per answer, which clocks sending to the
+    # server's pace. Other calls are refused locally, at once.
+
+    def is_full(self, now: float) -> bool:
+        return now < self.full_until and len(self.outstanding) >= self.full_window
+
+    def mark_overloaded(self, now: float, retry_after_s: float) -> None:
+        """Call after removing the refused call from `outstanding`."""
+        self.full_window = len(self.outstanding)
+        self.full_until = now + min(retry_after_s, MAX_FULL_S if self.full_window else MAX_FULL_IDLE_S)
 
     def close(self) -> None:
         self.socket.disable_monitor()

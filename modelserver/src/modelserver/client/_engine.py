@@ -81,6 +81,20 @@ class Engine:
         self._inbox.put(call)
         self._wake()
 
+    def saturated_for(self, now: float) -> float | None:
+        """Seconds every connected server stays marked full (after OVERLOADED), or None if one is not.
+
+        Read from the callers' threads without a lock: a hint that lets a caller refuse work
+        before it spends anything on it; the I/O thread decides again for calls sent anyway.
+        """
+        try:
+            usable = [e for e in self._endpoints.values() if e.connected and not e.retiring]
+        except RuntimeError:  # the I/O thread changed the dict meanwhile
+            return None
+        if not usable or not all(e.is_full(now) for e in usable):
+            return None
+        return min(e.full_until for e in usable) - now
+
     def connected_addresses(self) -> list[str]:
         return [a for a, e in list(self._endpoints.items()) if e.connected and not e.retiring]
 
@@ -222,6 +236,8 @@ class Engine:
                 log.error("malformed reply from %s: %s", endpoint.address, exc)
                 continue
             call = endpoint.outstanding.pop(reply.id, None)
+            if reply.status is Status.OVERLOADED:
+                endpoint.mark_overloaded(now, float(reply.body.get("retry_after_ms", 0)) / 1000.0)
             if call is None:
                 continue  # answered after its deadline: already failed
             if reply.status in RETRYABLE and self._can_retry(call, now):
@@ -237,7 +253,7 @@ class Engine:
     def _can_retry(self, call: Call, now: float) -> bool:
         return call.pinned is None and call.attempts < MAX_ATTEMPTS and call.deadline > now
 
-    def _pick(self, call: Call, retry: bool) -> Endpoint | None:
+    def _pick(self, call: Call, retry: bool, now: float) -> Endpoint | None:
         candidates = [
             e
             for e in self._endpoints.values()
@@ -246,6 +262,8 @@ class Engine:
             and (call.pinned is None or e.address == call.pinned)
             and not (retry and e.address in call.tried)
         ]
+        if call.pinned is None and call.request.op == "infer":
+            candidates = [e for e in candidates if not e.is_full(now)]
         if not candidates:
             return None
         self._rotation += 1
@@ -255,11 +273,19 @@ class Engine:
 
     def _dispatch(self, call: Call, now: float, retry: bool = False) -> bool:
         """Send `call` somewhere, or park it until a server connects. False: nowhere to retry."""
-        endpoint = self._pick(call, retry)
+        endpoint = self._pick(call, retry, now)
         if endpoint is None:
             if retry:
                 return False
-            if call.pinned is not None:
+            full = [e.full_until for e in self._endpoints.values() if e.connected and e.is_full(now)]
+            if full and call.pinned is None:  # every connected server said OVERLOADED just now
+                self._finish(
+                    call,
+                    error=Overloaded(
+                        "every model server is at capacity; retry shortly", max(0.005, min(full) - now)
+                    ),
+                )
+            elif call.pinned is not None:
                 self._finish(call, error=Unavailable(f"model server {call.pinned} is not connected"))
             else:
                 call.waiting_since = call.waiting_since or now
