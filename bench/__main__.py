@@ -1,9 +1,12 @@
 """`make bench`: the in-process limit, the served path over ZeroMQ and end to end, in one run.
 
 This machine's speed drifts by tens of percent over minutes, so the parts are interleaved: each
-round measures the in-process limit, the ZeroMQ sweeps (batching on and off, in alternating order)
-and the end-to-end sweep back to back, and every ratio is computed within a round; tables show
-per-cell medians over the rounds. An open-loop sweep up to twice the saturation rate follows.
+round measures the in-process limit, the concurrency-1 latencies, the ZeroMQ sweeps and the
+end-to-end sweep back to back, and every ratio is computed within a round; tables show per-cell
+medians over the rounds. What the targets compare is measured paired (bench/paired.py): the
+in-process single image, one call through ZeroMQ and one HTTP request alternate in blocks of ten
+calls; batching on and off alternate in blocks at each concurrency. An open-loop sweep up to twice
+the saturation rate follows.
 Results: bench-results/results.md (tables and targets), results.json, latency-throughput.png.
 """
 
@@ -14,7 +17,9 @@ import json
 import os
 import statistics
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,9 @@ from modelserver.settings import Settings
 
 from bench import e2e_bench, inprocess, report
 from bench.common import test_jpeg
-from bench.modelserver_bench import MODEL, zmq_sweep
-from bench.stack import model_server, web_stack
+from bench.modelserver_bench import MODEL, zmq_sweeps
+from bench.paired import MultipartPoster, p50_ms, sequential_latencies
+from bench.stack import Stack, model_server, web_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,6 +58,44 @@ def in_process_sweep(
     return sweep, singles
 
 
+@dataclass(frozen=True)
+class RoundPlan:
+    """What every round measures, built once."""
+
+    limit: Callable[[float], float]
+    singles_c1: dict[str, Callable[[], object]]
+    clients: dict[str, ModelClient]
+    web: Stack | None
+    image: bytes
+    image_path: Path
+    concurrencies: list[int]
+    args: argparse.Namespace
+
+
+def measure_round(plan: RoundPlan) -> dict[str, Any]:
+    """In-process limit, paired concurrency-1 latencies, ZeroMQ sweeps, end-to-end sweep."""
+    seconds, web = plan.args.seconds, plan.web
+    entry: dict[str, Any] = {"limit": plan.limit(seconds)}
+    paired = sequential_latencies(plan.singles_c1, seconds * 1.5)
+    entry.update({f"{name}_ms": p50_ms(values) for name, values in paired.items()})
+    sweeps = zmq_sweeps(plan.clients, plan.image, plan.concurrencies, seconds)
+    entry["zmq_on"], entry["zmq_off"] = sweeps["on"], sweeps["off"]
+    if web is not None:
+        entry["e2e"] = e2e_bench.closed_sweep(
+            web.base_url, plan.image_path, plan.args.out, plan.concurrencies, seconds
+        )
+    log(
+        f"  limit {entry['limit']:.1f}/s, c=1 p50: single {entry['single_ms']:.2f} ms, zmq "
+        f"{entry['zmq_ms']:.2f} ms"
+        + (f", http {entry['http_ms']:.2f} ms" if web else "")
+        + "; saturation: zmq on "
+        f"{max(x['throughput'] for x in entry['zmq_on']):.1f}/s, off "
+        f"{max(x['throughput'] for x in entry['zmq_off']):.1f}/s"
+        + (f", e2e {max(x['throughput_ok'] for x in entry['e2e']):.1f}/s" if web else "")
+    )
+    return entry
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repository", type=Path, default=ROOT / "models")
@@ -75,7 +119,7 @@ def main() -> int:
     best = max(sweep, key=lambda key: sweep[key])
     best_runtime, best_batch = best.split("/")[0], int(best.split("batch")[1])
     limit_measure = inprocess.throughput(args.repository, image, best_runtime, best_batch, threads)
-    single_measure = inprocess.single_image(args.repository, image, best_runtime, intra)
+    single_call = inprocess.single_image_call(args.repository, image, best_runtime, intra)
 
     rounds: list[dict[str, Any]] = []
     with ExitStack() as stack:
@@ -96,30 +140,19 @@ def main() -> int:
             for _ in range(50):
                 client.predict(MODEL, image)
         web = None if args.skip_e2e else stack.enter_context(web_stack(args.repository, args.out))
+        singles_c1: dict[str, Callable[[], object]] = {
+            "single": single_call,
+            "zmq": lambda: clients["on"].predict(MODEL, image),
+        }
         if web is not None:
             e2e_bench.k6(
                 web.base_url, image_path, args.out, "warmup", {"MODE": "closed", "VUS": "4", "DURATION": "3s"}
             )
+            singles_c1["http"] = stack.enter_context(closing(MultipartPoster(web.base_url, image)))
+        plan = RoundPlan(limit_measure, singles_c1, clients, web, image, image_path, concurrencies, args)
         for r in range(args.rounds):
             log(f"round {r + 1}/{args.rounds} ...")
-            entry: dict[str, Any] = {
-                "limit": limit_measure(args.seconds),
-                "single_ms": single_measure(args.seconds / 2),
-            }
-            order = list(clients) if r % 2 == 0 else list(reversed(clients))  # cancels order effects
-            for mode in order:
-                entry[f"zmq_{mode}"] = zmq_sweep(clients[mode], image, concurrencies, args.seconds)
-            if web is not None:
-                entry["e2e"] = e2e_bench.closed_sweep(
-                    web.base_url, image_path, args.out, concurrencies, args.seconds
-                )
-            log(
-                f"  limit {entry['limit']:.1f}/s, single {entry['single_ms']:.2f} ms, zmq on "
-                f"{max(x['throughput'] for x in entry['zmq_on']):.1f}/s, off "
-                f"{max(x['throughput'] for x in entry['zmq_off']):.1f}/s"
-                + (f", e2e {max(x['throughput_ok'] for x in entry['e2e']):.1f}/s" if web else "")
-            )
-            rounds.append(entry)
+            rounds.append(measure_round(plan))
         open_rows: list[dict[str, Any]] = []
         if web is not None:
             saturation = statistics.median(max(x["throughput_ok"] for x in e["e2e"]) for e in rounds)

@@ -41,7 +41,7 @@ class LoadResult:
 
 
 def closed_loop(
-    call: Callable[[], None], concurrency: int, seconds: float, warmup_s: float = 0.5
+    call: Callable[[], object], concurrency: int, seconds: float, warmup_s: float = 0.5
 ) -> LoadResult:
     """`concurrency` threads each calling `call()` back to back; latencies after warm-up only."""
     result = LoadResult(concurrency, seconds)

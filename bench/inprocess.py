@@ -40,8 +40,8 @@ def _config(repository: Path, runtime: str) -> tuple[ModelConfig, Path]:
     ), version_dir
 
 
-def single_image(repository: Path, image: bytes, runtime: str, intra: int) -> Callable[[float], float]:
-    """A measurer of the p50 latency of one image, decode to scores, on one thread."""
+def single_image_call(repository: Path, image: bytes, runtime: str, intra: int) -> Callable[[], None]:
+    """One image, decode to scores, on the calling thread; built and warmed once."""
     config, version_dir = _config(repository, runtime)
     session = load_runtime(config, version_dir, intra).session()
 
@@ -50,6 +50,12 @@ def single_image(repository: Path, image: bytes, runtime: str, intra: int) -> Ca
 
     for _ in range(20):
         one()
+    return one
+
+
+def single_image(repository: Path, image: bytes, runtime: str, intra: int) -> Callable[[float], float]:
+    """A measurer of the p50 latency of one image, decode to scores, on one thread."""
+    one = single_image_call(repository, image, runtime, intra)
     return lambda seconds: closed_loop(one, 1, seconds).percentile_ms(50)
 
 
