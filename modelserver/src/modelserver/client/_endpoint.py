@@ -14,6 +14,7 @@ from zmq.utils.monitor import recv_monitor_message
 from modelserver.protocol import Reply, Request
 
 _MONITORED = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
+COPY_THRESHOLD = 256 * 1024
 # Longest a server that said OVERLOADED is considered full: while calls of ours are outstanding
 # there, their answers clock new calls in; with none, other clients filled it, so probe soon.
 MAX_FULL_S = 1.0
@@ -62,6 +63,9 @@ class Endpoint:
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.IMMEDIATE, 1)  # never queue for a peer that is not connected
         socket.setsockopt(zmq.SNDHWM, options.sndhwm)
+        # Send typical uploads by copy: zero-copy hands each buffer back through pyzmq's garbage
+        # thread, one more thread wake-up (and GIL hand-off) per request, dearer than the copy.
+        socket.copy_threshold = COPY_THRESHOLD
         socket.setsockopt(zmq.RECONNECT_IVL, options.reconnect_ivl_ms)
         socket.setsockopt(zmq.RECONNECT_IVL_MAX, options.reconnect_ivl_max_ms)
         if options.heartbeat_ivl_ms:
