@@ -85,11 +85,19 @@ class MultipartPoster:
         self._headers = {"Content-Type": f"multipart/form-data; boundary={self.BOUNDARY}"}
 
     def __call__(self) -> None:
-        self._connection.request("POST", self._path, self._body, self._headers)
-        response = self._connection.getresponse()
+        try:
+            response = self._post()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # gunicorn closed the kept-alive connection while it idled between rounds
+            self._connection.close()
+            response = self._post()
         body = response.read()
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
+
+    def _post(self) -> http.client.HTTPResponse:
+        self._connection.request("POST", self._path, self._body, self._headers)
+        return self._connection.getresponse()
 
     def close(self) -> None:
         self._connection.close()
