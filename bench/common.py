@@ -43,7 +43,12 @@ class LoadResult:
 def closed_loop(
     call: Callable[[], object], concurrency: int, seconds: float, warmup_s: float = 0.5
 ) -> LoadResult:
-    """`concurrency` threads each calling `call()` back to back; latencies after warm-up only."""
+    """`concurrency` threads each calling `call()` back to back for warm-up plus `seconds`.
+
+    Counted: every call that ends inside the measured window, wherever it began. (Counting only
+    calls that also began inside it would drop about one latency's worth of work per thread, and
+    under-state throughput by latency/window: 10% for a 0.4 s latency in a 4 s window.)
+    """
     result = LoadResult(concurrency, seconds)
     lock = threading.Lock()
     start_barrier = threading.Barrier(concurrency + 1)
@@ -62,7 +67,7 @@ def closed_loop(
             except Exception as exc:
                 error = type(exc).__name__
             ended = time.perf_counter()
-            if began >= measure_from and ended <= measure_to:
+            if measure_from <= ended <= measure_to:
                 with lock:
                     if error is None:
                         result.latencies_s.append(ended - began)

@@ -47,7 +47,7 @@ def p50_ms(latencies: list[float]) -> float:
 
 
 def alternating_closed_loops(
-    calls: Mapping[str, Callable[[], object]], concurrency: int, seconds: float, blocks: int = 4
+    calls: Mapping[str, Callable[[], object]], concurrency: int, seconds: float, blocks: int = 2
 ) -> dict[str, LoadResult]:
     """Closed loops at `concurrency` against each alternative in turn, `blocks` times each.
 
@@ -57,7 +57,7 @@ def alternating_closed_loops(
     merged = {name: LoadResult(concurrency, 0.0) for name in names}
     for b in range(blocks):
         for name in names if b % 2 == 0 else reversed(names):
-            part = closed_loop(calls[name], concurrency, seconds / blocks, warmup_s=0.25)
+            part = closed_loop(calls[name], concurrency, seconds / blocks, warmup_s=0.5)
             into = merged[name]
             into.seconds += part.seconds
             into.latencies_s.extend(part.latencies_s)
