@@ -27,9 +27,9 @@ from modelserver.client import ModelClient
 from modelserver.settings import Settings
 
 from bench import e2e_bench, inprocess, report
-from bench.common import test_jpeg
+from bench.common import closed_loop, test_jpeg
 from bench.modelserver_bench import MODEL, zmq_sweeps
-from bench.paired import MultipartPoster, p50_ms, sequential_latencies
+from bench.paired import MultipartPoster, alternating_rates, p50_ms, sequential_latencies
 from bench.stack import Stack, model_server, web_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +72,25 @@ class RoundPlan:
     args: argparse.Namespace
 
 
+def saturation_measures(plan: RoundPlan) -> dict[str, Callable[[float], float]]:
+    """The in-process limit and the served paths at the top concurrency, as rates over `seconds`."""
+    top = max(plan.concurrencies)
+    client, web = plan.clients["on"], plan.web
+    measures: dict[str, Callable[[float], float]] = {
+        "limit": plan.limit,
+        "zmq": lambda s: closed_loop(lambda: client.predict(MODEL, plan.image), top, s).throughput,
+    }
+    if web is not None:
+        measures["e2e"] = lambda s: e2e_bench.k6(
+            web.base_url,
+            plan.image_path,
+            plan.args.out,
+            "saturation",
+            {"MODE": "closed", "VUS": str(top), "DURATION": f"{s}s"},
+        )["throughput_ok"]
+    return measures
+
+
 def measure_round(plan: RoundPlan) -> dict[str, Any]:
     """In-process limit, paired concurrency-1 latencies, ZeroMQ sweeps, end-to-end sweep."""
     seconds, web = plan.args.seconds, plan.web
@@ -80,6 +99,7 @@ def measure_round(plan: RoundPlan) -> dict[str, Any]:
     entry.update({f"{name}_ms": p50_ms(values) for name, values in paired.items()})
     sweeps = zmq_sweeps(plan.clients, plan.image, plan.concurrencies, seconds)
     entry["zmq_on"], entry["zmq_off"] = sweeps["on"], sweeps["off"]
+    entry["saturation"] = alternating_rates(saturation_measures(plan), seconds)
     if web is not None:
         entry["e2e"] = e2e_bench.closed_sweep(
             web.base_url, plan.image_path, plan.args.out, plan.concurrencies, seconds
@@ -88,10 +108,8 @@ def measure_round(plan: RoundPlan) -> dict[str, Any]:
         f"  limit {entry['limit']:.1f}/s, c=1 p50: single {entry['single_ms']:.2f} ms, zmq "
         f"{entry['zmq_ms']:.2f} ms"
         + (f", http {entry['http_ms']:.2f} ms" if web else "")
-        + "; saturation: zmq on "
-        f"{max(x['throughput'] for x in entry['zmq_on']):.1f}/s, off "
-        f"{max(x['throughput'] for x in entry['zmq_off']):.1f}/s"
-        + (f", e2e {max(x['throughput_ok'] for x in entry['e2e']):.1f}/s" if web else "")
+        + "; saturation (paired): "
+        + ", ".join(f"{name} {rate:.1f}/s" for name, rate in entry["saturation"].items())
     )
     return entry
 

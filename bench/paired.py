@@ -65,6 +65,18 @@ def alternating_closed_loops(
     return merged
 
 
+def alternating_rates(
+    measures: Mapping[str, Callable[[float], float]], seconds: float, blocks: int = 2
+) -> dict[str, float]:
+    """Each measure (seconds -> rate) run `blocks` times for `seconds`, in alternating order; mean rates."""
+    names = list(measures)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for b in range(blocks):
+        for name in names if b % 2 == 0 else reversed(names):
+            rates[name].append(measures[name](seconds))
+    return {name: statistics.fmean(values) for name, values in rates.items()}
+
+
 class MultipartPoster:
     """POSTs one image as multipart field `file` over a kept-alive connection, like the k6 script."""
 

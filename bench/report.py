@@ -52,7 +52,7 @@ def render(
     limits = [r["limit"] for r in rounds]
     single = [r["single_ms"] for r in rounds]
     on, off = median_rows(rounds, "zmq_on"), median_rows(rounds, "zmq_off")
-    sat_ratio = [max(x["throughput"] for x in r["zmq_on"] + r["zmq_off"]) / r["limit"] for r in rounds]
+    sat_ratio = [r["saturation"]["zmq"] / r["saturation"]["limit"] for r in rounds]
     c1_gap = [r["zmq_ms"] - r["single_ms"] for r in rounds]
     batching = [a["throughput"] / b["throughput"] for a, b in zip(on, off, strict=True)]
     out = [
@@ -95,6 +95,15 @@ def render(
                 ]
                 for i, r in enumerate(rounds)
             ],
+        ),
+        "",
+        "### Saturation, paired (req/s: the in-process limit, and the served paths at the top concurrency)",
+        "",
+        "Two blocks of each, alternating; the ratios in the targets below are taken from this table.",
+        "",
+        markdown_table(
+            ["round", *rounds[0]["saturation"]],
+            [[str(i + 1), *(f"{v:.1f}" for v in r["saturation"].values())] for i, r in enumerate(rounds)],
         ),
         "",
         "### Through the client over ZeroMQ (real server process, closed loop)",
@@ -143,7 +152,7 @@ def render(
 
 def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[str]:
     closed = median_rows(rounds, "e2e")
-    ratio = [max(x["throughput_ok"] for x in r["e2e"]) / r["limit"] for r in rounds]
+    ratio = [r["saturation"]["e2e"] / r["saturation"]["limit"] for r in rounds]
     gap = [r["http_ms"] - r["single_ms"] for r in rounds]
     top = open_rows[-1]
     statuses = top["statuses"]
