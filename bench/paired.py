@@ -46,6 +46,11 @@ def p50_ms(latencies: list[float]) -> float:
     return statistics.median(latencies) * 1000.0
 
 
+def _alternating(names: list[str], blocks: int) -> list[str]:
+    """`names` `blocks` times over, every other pass reversed (cancels order effects)."""
+    return [n for b in range(blocks) for n in (names if b % 2 == 0 else list(reversed(names)))]
+
+
 def alternating_closed_loops(
     calls: Mapping[str, Callable[[], object]], concurrency: int, seconds: float, blocks: int = 2
 ) -> dict[str, LoadResult]:
@@ -53,15 +58,13 @@ def alternating_closed_loops(
 
     Each alternative gets `seconds` in total; results of its blocks are merged.
     """
-    names = list(calls)
-    merged = {name: LoadResult(concurrency, 0.0) for name in names}
-    for b in range(blocks):
-        for name in names if b % 2 == 0 else reversed(names):
-            part = closed_loop(calls[name], concurrency, seconds / blocks, warmup_s=0.5)
-            into = merged[name]
-            into.seconds += part.seconds
-            into.latencies_s.extend(part.latencies_s)
-            into.errors.update(part.errors)
+    merged = {name: LoadResult(concurrency, 0.0) for name in calls}
+    for name in _alternating(list(calls), blocks):
+        part = closed_loop(calls[name], concurrency, seconds / blocks, warmup_s=0.5)
+        into = merged[name]
+        into.seconds += part.seconds
+        into.latencies_s.extend(part.latencies_s)
+        into.errors.update(part.errors)
     return merged
 
 
@@ -69,11 +72,9 @@ def alternating_rates(
     measures: Mapping[str, Callable[[float], float]], seconds: float, blocks: int = 2
 ) -> dict[str, float]:
     """Each measure (seconds -> rate) run `blocks` times for `seconds`, in alternating order; mean rates."""
-    names = list(measures)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for b in range(blocks):
-        for name in names if b % 2 == 0 else reversed(names):
-            rates[name].append(measures[name](seconds))
+    rates: dict[str, list[float]] = {name: [] for name in measures}
+    for name in _alternating(list(measures), blocks):
+        rates[name].append(measures[name](seconds))
     return {name: statistics.fmean(values) for name, values in rates.items()}
 
 

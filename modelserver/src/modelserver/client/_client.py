@@ -20,7 +20,6 @@ from modelserver.client._resolver import parse_endpoints
 from modelserver.client._types import (
     DeadlineExceeded,
     ModelInfo,
-    Overloaded,
     Prediction,
     Unavailable,
     error_for,
@@ -161,9 +160,9 @@ class ModelClient:
         engine = self._engine
         if engine is None or self._pid != os.getpid():
             return
-        wait_s = engine.saturated_for(time.monotonic())
-        if wait_s is not None:
-            raise Overloaded("every model server is at capacity; retry shortly", max(0.005, wait_s))
+        error = engine.saturation_error(time.monotonic())
+        if error is not None:
+            raise error
 
     def ready(self, timeout_ms: float | None = 1000.0) -> bool:
         """True when at least one connected model server says it is ready."""

@@ -81,10 +81,10 @@ class Engine:
         self._inbox.put(call)
         self._wake()
 
-    def saturated_for(self, now: float) -> float | None:
-        """Seconds every connected server stays marked full (after OVERLOADED), or None if one is not.
+    def saturation_error(self, now: float) -> Overloaded | None:
+        """Overloaded if every connected server is marked full (after OVERLOADED), else None.
 
-        Read from the callers' threads without a lock: a hint that lets a caller refuse work
+        Also read from the callers' threads without a lock: a hint that lets a caller refuse work
         before it spends anything on it; the I/O thread decides again for calls sent anyway.
         """
         try:
@@ -93,7 +93,8 @@ class Engine:
             return None
         if not usable or not all(e.is_full(now) for e in usable):
             return None
-        return min(e.full_until for e in usable) - now
+        wait_s = min(e.full_until for e in usable) - now
+        return Overloaded("every model server is at capacity; retry shortly", max(0.005, wait_s))
 
     def connected_addresses(self) -> list[str]:
         return [a for a, e in list(self._endpoints.items()) if e.connected and not e.retiring]
@@ -277,14 +278,9 @@ class Engine:
         if endpoint is None:
             if retry:
                 return False
-            full = [e.full_until for e in self._endpoints.values() if e.connected and e.is_full(now)]
-            if full and call.pinned is None:  # every connected server said OVERLOADED just now
-                self._finish(
-                    call,
-                    error=Overloaded(
-                        "every model server is at capacity; retry shortly", max(0.005, min(full) - now)
-                    ),
-                )
+            saturated = self.saturation_error(now) if call.pinned is None else None
+            if saturated is not None:  # every connected server said OVERLOADED just now
+                self._finish(call, error=saturated)
             elif call.pinned is not None:
                 self._finish(call, error=Unavailable(f"model server {call.pinned} is not connected"))
             else:
