@@ -57,7 +57,7 @@ class PreprocessingConfig(_Strict):
 
 
 class BatchingConfig(_Strict):
-    """Dynamic batching knobs; a batch is padded up to the next bucket size."""
+    """Dynamic batching knobs; a batch runs as chunks of bucket sizes (5 as 4 + 1) rather than padded."""
 
     max_batch_size: int = Field(default=8, ge=1, le=256)
     max_batch_delay_ms: float = Field(default=2.0, ge=0.0, le=1000.0)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from modelserver.batching import Batcher
+from modelserver.batching import Batcher, bucket_chunks
 from modelserver.errors import DeadlineExceeded, InternalError, ServerError
 from modelserver.metrics import ServerMetrics
 from modelserver.repository.config import ModelConfig
@@ -189,6 +189,19 @@ class ServedModel:
         shape = self.config.input.shape
         buffers = {size: np.zeros((size, *shape), dtype=np.float32) for size in self._buckets}
         metrics = self._metrics
+        buckets = self._buckets
+
+        def infer(jobs: list[Job]) -> FloatArray:
+            outputs = []
+            start = 0
+            for size in bucket_chunks(len(jobs), buckets):
+                chunk = jobs[start : start + size]
+                batch = buffers[size]
+                for i, job in enumerate(chunk):
+                    batch[i] = job.tensor
+                outputs.append(session.run(batch)[: len(chunk)])
+                start += size
+            return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
         def run(jobs: list[Job]) -> None:
             taken = time.monotonic()
@@ -210,12 +223,8 @@ class ServedModel:
                     live.append(job)
             if not live:
                 return
-            bucket = next(size for size in self._buckets if size >= len(live))
-            batch = buffers[bucket]
-            for i, job in enumerate(live):
-                batch[i] = job.tensor
             try:
-                output = session.run(batch)[: len(live)]
+                output = infer(live)
             except Exception as exc:
                 log.exception("%s v%d: inference failed", self.name, self.version)
                 for job in live:
