@@ -131,7 +131,9 @@ def main() -> int:
     image_path = (args.out / "bench-640x480.jpg").resolve()
     image_path.write_bytes(image)
     threads = os.cpu_count() or 2
-    intra = Settings().intra_op_threads
+    # The server runs a lone request on lone_request_threads: compare with the same in-process.
+    settings = Settings()
+    intra = max(settings.intra_op_threads, settings.lone_request_threads)
 
     sweep, singles = in_process_sweep(args.repository, image, threads, args.seconds)
     best = max(sweep, key=lambda key: sweep[key])

@@ -189,7 +189,7 @@ PANELS: list[Spec] = [
     ),
     Spec(
         "Queue wait vs inference time (p95)",
-        "Where a request's time goes: waiting for a decode thread and a batch, decoding, and "
+        "Where a request's time goes: waiting for a worker and a batch, decoding, and "
         "computing its batch (inference is per batch).",
         "timeseries",
         "s",

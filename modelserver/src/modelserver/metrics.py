@@ -26,7 +26,7 @@ class ServerMetrics:
         r = self.registry
         self.queue_depth = Gauge(
             "modelserver_queue_depth",
-            "Requests admitted and waiting to be computed (decode queue + batch queue).",
+            "Requests admitted and not yet taken by an inference worker.",
             registry=r,
         )
         self.inflight = Gauge(
@@ -44,7 +44,7 @@ class ServerMetrics:
         )
         self.queue_wait = Histogram(
             "modelserver_queue_wait_seconds",
-            "Time a request waited for a decode thread and for its batch, excluding decoding.",
+            "Time a request waited for a worker and for its batch, excluding its own decoding.",
             ["model"],
             buckets=LATENCY_BUCKETS,
             registry=r,

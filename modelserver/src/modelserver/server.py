@@ -44,7 +44,12 @@ class ModelServer:
         self.metrics = ServerMetrics()
         self._ready = False
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        self._decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
+        # By default the inference workers decode what they take (see decode_threads).
+        self._decode_pool = (
+            ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
+            if settings.decode_threads
+            else None
+        )
         self._replies = ReplyChannel(self._context)
         self.manager = ModelManager(
             settings.model_repository, self._load, only=settings.models, poll_s=settings.repository_poll_s
@@ -123,7 +128,8 @@ class ModelServer:
         self._io.stop()
         self._frontend.stop()
         self.manager.close()
-        self._decode_pool.shutdown(wait=True)
+        if self._decode_pool is not None:
+            self._decode_pool.shutdown(wait=True)
         self._replies.close()
         self._http.stop()
         self._context.term()
@@ -145,7 +151,7 @@ class ModelServer:
             / 1000.0,
             max_image_pixels=s.max_image_pixels,
         )
-        runtime = load_runtime(config, path, s.intra_op_threads)
+        runtime = load_runtime(config, path, s.intra_op_threads, s.lone_request_threads)
         model = ServedModel(
             config,
             version,

@@ -45,18 +45,30 @@ class Settings(BaseSettings):
 
     At ~110 images/s on 2 cores, 32 queued is ~0.3 s of work: the bound on queueing latency."""
 
-    decode_threads: int = Field(default=2, ge=1, le=64)
-    """Threads decoding and resizing images; they overlap with inference (Pillow releases the GIL)."""
+    decode_threads: int = Field(default=0, ge=0, le=64)
+    """0: each inference worker decodes the batch it takes, then runs it. N > 0: a pool of N threads
+    decodes ahead of the batcher instead.
 
-    inference_threads: int = Field(default=1, ge=1, le=64)
-    """Inference worker threads per model version (each LiteRT worker owns its interpreters)."""
+    With the default two workers one decodes while the other infers, and no more threads are
+    runnable than there are cores: a separate pool puts four compute threads on two cores, and the
+    preempted interpreters cost ~15 ms of CPU per image instead of ~10-12 (measured with /proc's
+    per-thread CPU on 2 cores; ~10% less saturation throughput)."""
 
-    intra_op_threads: int = Field(default=2, ge=1, le=64)
-    """Threads one inference call may use (LiteRT num_threads, TensorFlow intra-op parallelism).
+    inference_threads: int = Field(default=2, ge=1, le=64)
+    """Inference worker threads per model version (each owns its interpreters); about one per core."""
 
-    One worker using both cores halves single-image latency against two single-threaded workers
-    at the same saturation throughput (measured with `make bench` on 2 cores); keep
-    inference_threads × intra_op_threads near the CPU limit."""
+    intra_op_threads: int = Field(default=1, ge=1, le=64)
+    """Threads one batch may use (LiteRT num_threads, TensorFlow intra-op parallelism).
+
+    Keep inference_threads × intra_op_threads near the CPU limit. On 2 cores two single-threaded
+    LiteRT workers compute ~1.5× the images/s of one worker on two threads (XNNPACK's two threads
+    speed a batch up only ~1.25-1.6×)."""
+
+    lone_request_threads: int = Field(default=2, ge=1, le=64)
+    """Threads for a lone request: one taken when nothing else is queued or computing (LiteRT).
+
+    A single image infers in ~7 ms on two threads against ~12 ms on one here; under load the
+    workers go back to intra_op_threads. 1 (or ≤ intra_op_threads) turns this off."""
 
     max_batch_size: int | None = Field(default=None, ge=1, le=256)
     """Override every model's batching.max_batch_size (1 turns batching off)."""

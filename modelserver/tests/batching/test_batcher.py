@@ -115,3 +115,18 @@ def test_invalid_knobs_are_refused() -> None:
         Batcher(0, 0.0)
     with pytest.raises(ValueError):
         Batcher(1, -1.0)
+
+
+def test_alone_only_for_the_only_batch_with_nothing_queued() -> None:
+    batcher, clock = make(max_batch_size=1)
+    batcher.put(1)
+    batcher.try_take(clock.now())
+    assert batcher.alone()  # the caller's batch, nothing else: a lone request
+    batcher.put(2)
+    assert not batcher.alone()  # someone is waiting
+    batcher.try_take(clock.now())
+    assert not batcher.alone()  # two batches computing
+    batcher.done()
+    assert batcher.alone()
+    batcher.done()
+    assert not batcher.alone()  # nothing taken at all

@@ -98,6 +98,11 @@ class Batcher(Generic[T]):
                     return None
                 self._cond.wait(wait_s)
 
+    def alone(self) -> bool:
+        """True when exactly one batch is taken (the caller's) and nothing is queued."""
+        with self._cond:
+            return self._in_flight == 1 and not self._items
+
     def done(self) -> None:
         """Mark one taken batch finished; waiting workers re-evaluate the rule."""
         with self._cond:

@@ -48,7 +48,8 @@ class TensorFlowSession:
         # The function only references the SavedModel's variables: keep them alive with the session.
         self._loaded = loaded
 
-    def run(self, batch: FloatArray) -> FloatArray:
+    def run(self, batch: FloatArray, lone: bool = False) -> FloatArray:
+        # TensorFlow's intra-op pool is process-wide: a lone request runs like any other.
         output = self._function(tf.constant(batch))
         if isinstance(output, dict):
             output = next(iter(output.values()))

@@ -1,7 +1,9 @@
 """One model version being served: its decode step, batcher, and inference worker threads.
 
-Decoding runs on the shared decode pool so it overlaps with inference; each inference worker owns
-a runtime session (LiteRT interpreters are per thread) and takes batches by the batcher's rule.
+Each inference worker owns a runtime session (LiteRT interpreters are per thread), takes batches
+by the batcher's rule, decodes them and runs them: with about one worker per core, one worker
+decodes while another infers, and no more compute threads are runnable than there are cores.
+(With a decode pool configured, jobs are decoded there before they are batched instead.)
 A request whose deadline passed while it queued is answered DEADLINE_EXCEEDED and never computed.
 """
 
@@ -59,7 +61,7 @@ class ServedModel:
         runtime: RuntimeFactory,
         labels: list[str],
         limits: ServingLimits,
-        decode_pool: Executor,
+        decode_pool: Executor | None,
         reply: ReplySink,
         metrics: ServerMetrics,
     ) -> None:
@@ -120,23 +122,31 @@ class ServedModel:
     # -- stages --------------------------------------------------------------------------------
 
     def submit(self, job: Job) -> bool:
-        """Decode on the pool, then queue for batching; False once this version is retiring."""
+        """Queue for batching (decoding first on the pool, if any); False once this version is retiring."""
         with self._pending_cond:
             if self._closing:
                 return False
+            if self._decode_pool is None:
+                self._batcher.put(job)  # the batcher is closed only after _closing is set
+                return True
             self._pending += 1
-        self._decode_pool.submit(self._prepare_counted, job)
+        self._decode_pool.submit(self._decode_then_batch, job)
         return True
 
-    def _prepare_counted(self, job: Job) -> None:
+    def _decode_then_batch(self, job: Job) -> None:
         try:
-            self._prepare(job)
+            if self._decode(job, queued=True):
+                self._batcher.put(job)  # never closed while this job is pending (see close)
         finally:
             with self._pending_cond:
                 self._pending -= 1
                 self._pending_cond.notify_all()
 
-    def _prepare(self, job: Job) -> None:
+    def _decode(self, job: Job, *, queued: bool) -> bool:
+        """Set job.tensor, or answer the job with the error and return False.
+
+        `queued`: the job still counts in the queue-depth gauge (decoded before it was batched).
+        """
         job.decode_started = time.monotonic()
         try:
             if job.expired(job.decode_started):
@@ -145,19 +155,20 @@ class ServedModel:
                 job.infer.input, job.payload, self.config, self._limits.max_image_pixels
             )
         except ServerError as error:
-            self._fail(job, error)
-            return
+            self._fail(job, error, queued=queued)
+            return False
         except Exception as exc:  # a decoder bug must not lose the request
             log.exception("request %s: preprocessing failed", job.id)
-            self._fail(job, InternalError(f"preprocessing failed: {type(exc).__name__}"))
-            return
-        job.enqueued = time.monotonic()
-        job.decode_ms = (job.enqueued - job.decode_started) * 1000.0
-        self._decode_seconds.observe(job.enqueued - job.decode_started)
-        self._batcher.put(job)  # never closed while this job is pending (see close)
+            self._fail(job, InternalError(f"preprocessing failed: {type(exc).__name__}"), queued=queued)
+            return False
+        job.ready = time.monotonic()
+        job.decode_ms = (job.ready - job.decode_started) * 1000.0
+        self._decode_seconds.observe(job.ready - job.decode_started)
+        return True
 
-    def _fail(self, job: Job, error: ServerError) -> None:
-        self._metrics.queue_depth.dec()
+    def _fail(self, job: Job, error: ServerError, *, queued: bool) -> None:
+        if queued:
+            self._metrics.queue_depth.dec()
         self._reply(job, error_reply(job.id, error), self.name)
 
     def _work(self) -> None:
@@ -184,6 +195,7 @@ class ServedModel:
         shape = self.config.input.shape
         for size in self._buckets:
             session.run(np.zeros((size, *shape), dtype=np.float32))
+        session.run(np.zeros((1, *shape), dtype=np.float32), lone=True)
 
     def _make_runner(self, session: Session) -> Callable[[list[Job]], None]:
         shape = self.config.input.shape
@@ -192,6 +204,8 @@ class ServedModel:
         buckets = self._buckets
 
         def infer(jobs: list[Job]) -> FloatArray:
+            # Alone in the server: nothing else queued or computing, so the idle cores may help.
+            lone = len(jobs) == 1 and self._batcher.alone()
             outputs = []
             start = 0
             for size in bucket_chunks(len(jobs), buckets):
@@ -199,13 +213,15 @@ class ServedModel:
                 batch = buffers[size]
                 for i, job in enumerate(chunk):
                     batch[i] = job.tensor
-                outputs.append(session.run(batch)[: len(chunk)])
+                outputs.append(session.run(batch, lone=lone)[: len(chunk)])
                 start += size
             return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
         def run(jobs: list[Job]) -> None:
-            taken = time.monotonic()
             metrics.queue_depth.dec(len(jobs))
+            if self._decode_pool is None:
+                jobs = [job for job in jobs if self._decode(job, queued=False)]
+            taken = time.monotonic()
             live = []
             for job in jobs:
                 if job.expired(taken):
@@ -223,6 +239,7 @@ class ServedModel:
                     live.append(job)
             if not live:
                 return
+            started = time.monotonic()
             try:
                 output = infer(live)
             except Exception as exc:
@@ -234,16 +251,16 @@ class ServedModel:
                 return
             done = time.monotonic()
             scores = _softmax(output) if self.config.output == "logits" else output
-            self._inference_seconds.observe(done - taken)
+            self._inference_seconds.observe(done - started)
             self._batch_sizes.observe(len(live))
             for i, job in enumerate(live):
-                waited = (job.decode_started - job.received) + (taken - job.enqueued)
+                waited = (job.decode_started - job.received) + (started - job.ready)
                 self._queue_wait_seconds.observe(waited)
                 timings = {
                     "queue": round((job.decode_started - job.received) * 1000.0, 3),
                     "decode": round(job.decode_ms, 3),
-                    "batch_wait": round((taken - job.enqueued) * 1000.0, 3),
-                    "inference": round((done - taken) * 1000.0, 3),
+                    "batch_wait": round((started - job.ready) * 1000.0, 3),
+                    "inference": round((done - started) * 1000.0, 3),
                     "total": round((time.monotonic() - job.received) * 1000.0, 3),
                     "batch_size": float(len(live)),
                 }
