@@ -130,3 +130,13 @@ def test_alone_only_for_the_only_batch_with_nothing_queued() -> None:
     assert batcher.alone()
     batcher.done()
     assert not batcher.alone()  # nothing taken at all
+
+
+def test_a_worker_takes_only_its_share_of_the_queue() -> None:
+    clock = FakeClock()
+    batcher: Batcher[int] = Batcher(8, 0.0, clock, workers=2)
+    for i in range(5):
+        batcher.put(i)
+    assert items(batcher.try_take(clock.now())[0]) == [0, 1, 2]  # ceil(5 / 2): the other gets 2
+    assert items(batcher.try_take(clock.now())[0]) == [3]
+    assert items(batcher.try_take(clock.now())[0]) == [4]

@@ -4,6 +4,11 @@ Rule: when no batch is being computed, a worker takes whatever is queued (up to
 `max_batch_size`) at once — a lone request pays no batching delay. While another batch is being
 computed, a free worker waits until `max_batch_size` items are queued or the oldest has waited
 `max_batch_delay`, whichever comes first, so batches fill exactly when there is load to fill them.
+(On CPU a batch costs about its size, so the default delay is 0: batches form only from what
+queued while every worker was busy. The delay is for hardware where bigger batches are cheaper.)
+A worker takes at most its share of the queue, 1/workers of it: with two workers and four
+queued requests it takes two and leaves two, so the other worker, idle now or soon, is not left
+with nothing while this one decodes and computes a big batch alone.
 
 The decision (`try_take`) is a pure function of the queue and a clock reading, so tests drive it
 with a fake clock; `next_batch` is the blocking wrapper worker threads call.
@@ -35,13 +40,16 @@ class MonotonicClock:
 class Batcher(Generic[T]):
     """Queue of items taken in batches by worker threads (see module docstring for the rule)."""
 
-    def __init__(self, max_batch_size: int, max_batch_delay_s: float, clock: Clock | None = None) -> None:
+    def __init__(
+        self, max_batch_size: int, max_batch_delay_s: float, clock: Clock | None = None, workers: int = 1
+    ) -> None:
         if max_batch_size < 1:
             raise ValueError("max_batch_size must be >= 1")
         if max_batch_delay_s < 0:
             raise ValueError("max_batch_delay_s must be >= 0")
         self.max_batch_size = max_batch_size
         self.max_batch_delay_s = max_batch_delay_s
+        self.workers = max(1, workers)
         self._clock = clock or MonotonicClock()
         self._items: deque[tuple[float, T]] = deque()
         self._in_flight = 0
@@ -80,7 +88,8 @@ class Batcher(Generic[T]):
             waited = now - self._items[0][0]
             if waited < self.max_batch_delay_s:
                 return None, self.max_batch_delay_s - waited
-        count = min(self.max_batch_size, len(self._items))
+        share = -(-len(self._items) // self.workers)  # ceil: the other workers take the rest
+        count = min(self.max_batch_size, share)
         batch = [self._items.popleft() for _ in range(count)]
         self._in_flight += 1
         if self._items:

@@ -60,7 +60,7 @@ class BatchingConfig(_Strict):
     """Dynamic batching knobs; a batch runs as chunks of bucket sizes (5 as 4 + 1) rather than padded."""
 
     max_batch_size: int = Field(default=8, ge=1, le=256)
-    max_batch_delay_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
+    max_batch_delay_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     buckets: tuple[int, ...] = (1, 2, 4, 8)
 
     @model_validator(mode="after")

@@ -82,7 +82,9 @@ class ServedModel:
         self._queue_wait_seconds = metrics.queue_wait.labels(config.name)
         self.max_batch_size = min(limits.max_batch_size, config.batching.buckets[-1])
         self._buckets = config.batching.buckets
-        self._batcher: Batcher[Job] = Batcher(self.max_batch_size, limits.max_batch_delay_s)
+        self._batcher: Batcher[Job] = Batcher(
+            self.max_batch_size, limits.max_batch_delay_s, workers=limits.inference_threads
+        )
         self._runtime = runtime
         self._warm = threading.Barrier(limits.inference_threads + 1)
         self._startup_errors: list[BaseException] = []
