@@ -28,7 +28,6 @@ class Job:
     deadline: float
     tensor: npt.NDArray[np.float32] | None = None
     decode_started: float = 0.0
-    decode_ms: float = 0.0
     ready: float = 0.0  # when its tensor was made; batch_wait runs from here to inference
 
     def expired(self, now: float | None = None) -> bool:

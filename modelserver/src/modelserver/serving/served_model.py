@@ -164,7 +164,6 @@ class ServedModel:
             self._fail(job, InternalError(f"preprocessing failed: {type(exc).__name__}"), queued=queued)
             return False
         job.ready = time.monotonic()
-        job.decode_ms = (job.ready - job.decode_started) * 1000.0
         self._decode_seconds.observe(job.ready - job.decode_started)
         return True
 
@@ -260,7 +259,7 @@ class ServedModel:
                 self._queue_wait_seconds.observe(waited)
                 timings = {
                     "queue": round((job.decode_started - job.received) * 1000.0, 3),
-                    "decode": round(job.decode_ms, 3),
+                    "decode": round((job.ready - job.decode_started) * 1000.0, 3),
                     "batch_wait": round((started - job.ready) * 1000.0, 3),
                     "inference": round((done - started) * 1000.0, 3),
                     "total": round((time.monotonic() - job.received) * 1000.0, 3),
