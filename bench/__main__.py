@@ -4,9 +4,9 @@ This machine's speed drifts by tens of percent over minutes, so the parts are in
 round measures the in-process limit, the concurrency-1 latencies, the ZeroMQ sweeps and the
 end-to-end sweep back to back, and every ratio is computed within a round; tables show per-cell
 medians over the rounds. What the targets compare is measured paired (bench/paired.py): the
-in-process single image, one call through ZeroMQ and one HTTP request alternate in blocks of ten
-calls; batching on and off alternate in blocks at each concurrency. An open-loop sweep up to twice
-the saturation rate follows.
+in-process single image, one call through ZeroMQ, a bare ZeroMQ round trip (ping) and one HTTP
+request alternate in blocks of ten calls; batching on and off alternate in blocks at each
+concurrency. An open-loop sweep up to twice the saturation rate follows.
 Results: bench-results/results.md (tables and targets), results.json, latency-throughput.png.
 """
 
@@ -106,7 +106,7 @@ def measure_round(plan: RoundPlan) -> dict[str, Any]:
         )
     log(
         f"  limit {entry['limit']:.1f}/s, c=1 p50: single {entry['single_ms']:.2f} ms, zmq "
-        f"{entry['zmq_ms']:.2f} ms"
+        f"{entry['zmq_ms']:.2f} ms, ping {entry['ping_ms']:.2f} ms"
         + (f", http {entry['http_ms']:.2f} ms" if web else "")
         + "; saturation (paired): "
         + ", ".join(f"{name} {rate:.1f}/s" for name, rate in entry["saturation"].items())
@@ -163,6 +163,9 @@ def main() -> int:
         singles_c1: dict[str, Callable[[], object]] = {
             "single": single_call,
             "zmq": lambda: clients["on"].predict(MODEL, image),
+            # The bare round trip (client I/O thread, proxy, server I/O thread; no payload, no
+            # worker): the part of the ZeroMQ gap that is transport, not serving the image.
+            "ping": clients["on"].ready,
         }
         if web is not None:
             e2e_bench.k6(

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
 scripts/lint.sh
 (cd modelserver && ../.venv/bin/python -m pytest -q)
+.venv/bin/python -m pytest -q -p no:cacheprovider bench/tests
 scripts/run-webapp-tests.sh -q
 scripts/run-monitoring-tests.sh -q
 scripts/chart-tests.sh
