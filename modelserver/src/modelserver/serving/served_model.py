@@ -196,7 +196,8 @@ class ServedModel:
         shape = self.config.input.shape
         for size in self._buckets:
             session.run(np.zeros((size, *shape), dtype=np.float32))
-        session.run(np.zeros((1, *shape), dtype=np.float32), lone=True)
+        # A lone request runs as the smallest bucket (see bucket_chunks), on the lone interpreter.
+        session.run(np.zeros((self._buckets[0], *shape), dtype=np.float32), lone=True)
 
     def _make_runner(self, session: Session) -> Callable[[list[Job]], None]:
         shape = self.config.input.shape
