@@ -150,6 +150,7 @@ class ModelServer:
             )
             / 1000.0,
             max_image_pixels=s.max_image_pixels,
+            inference_nice=s.inference_nice,
         )
         runtime = load_runtime(config, path, s.intra_op_threads, s.lone_request_threads)
         model = ServedModel(

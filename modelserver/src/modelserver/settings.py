@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     A single image infers in ~7 ms on two threads against ~12 ms on one here; under load the
     workers go back to intra_op_threads. 1 (or ≤ intra_op_threads) turns this off."""
 
+    inference_nice: int = Field(default=10, ge=0, le=19)
+    """Added to the nice value of the inference threads (and the LiteRT threads they start), so the
+    I/O thread's admissions, refusals and replies run first when the CPU is contended. 0 turns it off.
+
+    Paired 10 s blocks at twice the saturation rate on 2 shared cores: the web tier's 429 p99 went
+    from 18.8 to 11.8 ms (median of five) with no loss of throughput."""
+
     max_batch_size: int | None = Field(default=None, ge=1, le=256)
     """Override every model's batching.max_batch_size (1 turns batching off)."""
 

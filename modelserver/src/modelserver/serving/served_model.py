@@ -27,6 +27,7 @@ from modelserver.repository.config import ModelConfig
 from modelserver.runtime import RuntimeFactory, Session
 from modelserver.serving.job import Answer, Job, ReplySink, error_reply, ok_reply
 from modelserver.serving.preprocess import prepare_input
+from modelserver.serving.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class ServingLimits:
     max_batch_size: int
     max_batch_delay_s: float
     max_image_pixels: int
+    inference_nice: int = 0
 
 
 def _softmax(logits: FloatArray) -> FloatArray:
@@ -174,6 +176,7 @@ class ServedModel:
 
     def _work(self) -> None:
         try:
+            lower_thread_priority(self._limits.inference_nice)  # before the session starts its threads
             session = self._runtime.session()
             self._warm_up(session)
         except BaseException as exc:
