@@ -186,7 +186,7 @@ def main() -> int:
     if open_rows:
         e2e_bench.plot(
             report.median_rows(rounds, "e2e"),
-            open_rows,
+            report.open_points(open_rows),
             statistics.median(e["limit"] for e in rounds),
             args.out / "latency-throughput.png",
         )

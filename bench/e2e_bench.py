@@ -8,6 +8,7 @@ status; at 2× saturation every response must be 200 or a fast 429 — no 5xx, n
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,13 @@ from typing import Any
 from bench.stack import VENV_BIN
 
 STATUS_KEYS = ("200", "429", "503", "504", "other_4xx", "other_5xx", "none")
+# k6 shares the two cores with the stack it measures, and any time it waits for a core after a
+# response has arrived is counted in the latency it reports (paired 10 s blocks at 2x saturation:
+# 429 p99 18.8 ms at the default priority, 12.6 ms at nice -10). So, where allowed (root), it runs
+# ahead of the stack, as a load generator on its own machine would; the report says which it was.
+K6_NICE = -10 if os.geteuid() == 0 else 0
+# The overload point is measured this many times, like every other target (median of the runs).
+OVERLOAD_RUNS = 3
 
 
 def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) -> dict[str, Any]:
@@ -32,6 +40,8 @@ def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) ->
     }
     for key, value in full_env.items():
         args[3:3] = ["-e", f"{key}={value}"]
+    if K6_NICE:
+        args[:0] = ["nice", "-n", str(K6_NICE)]
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
     data = json.loads(summary.read_text())
     metrics = data["metrics"]
@@ -59,6 +69,7 @@ def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) ->
         "max_429_ms": trend("latency_429", "max"),
         "statuses": statuses,
         "dropped_iterations": int(metrics.get("dropped_iterations", {}).get("values", {}).get("count", 0)),
+        "k6_nice": K6_NICE,
     }
 
 
@@ -84,13 +95,15 @@ def open_sweep(
     base_url: str, image: Path, out: Path, saturation: float, seconds: float
 ) -> list[dict[str, Any]]:
     rows = []
-    for fraction in (0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0):
+    points = [(f, f"open-{f}") for f in (0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5)]
+    points += [(2.0, f"open-2.0-{n}") for n in range(1, OVERLOAD_RUNS + 1)]
+    for fraction, name in points:
         rate = max(1, round(saturation * fraction))
         row = k6(
             base_url,
             image,
             out,
-            f"open-{fraction}",
+            name,
             {"MODE": "open", "RATE": str(rate), "DURATION": f"{seconds}s", "MAX_VUS": "600"},
         )
         row["fraction"], row["rate"] = fraction, rate

@@ -44,6 +44,29 @@ def batching_ratios(rounds: list[dict[str, Any]]) -> list[float]:
     ]
 
 
+def overload_runs(open_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open-loop runs at the highest offered rate (twice the saturation), measured repeatedly."""
+    top = max(r["fraction"] for r in open_rows)
+    return [r for r in open_rows if r["fraction"] == top]
+
+
+def open_points(open_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per offered rate, for the plot: of repeated runs, the one with the median p99."""
+    points = []
+    for fraction in sorted({r["fraction"] for r in open_rows}):
+        runs = sorted((r for r in open_rows if r["fraction"] == fraction), key=lambda r: r["p99_ms"])
+        points.append(runs[(len(runs) - 1) // 2])
+    return points
+
+
+def _offered(row: dict[str, Any], overload: list[dict[str, Any]]) -> str:
+    label = f"{row['rate']}/s ({row['fraction']}×)"
+    runs = [id(r) for r in overload]
+    if len(runs) > 1 and id(row) in runs:
+        label += f" run {runs.index(id(row)) + 1}"
+    return label
+
+
 def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -172,10 +195,16 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
     closed = median_rows(rounds, "e2e")
     ratio = [r["saturation"]["e2e"] / r["saturation"]["limit"] for r in rounds]
     gap = [r["http_ms"] - r["single_ms"] for r in rounds]
-    top = open_rows[-1]
-    statuses = top["statuses"]
+    overload = overload_runs(open_rows)
+    statuses: Counter[str] = Counter()
+    for run in overload:
+        statuses.update(run["statuses"])
     bad = sum(v for k, v in statuses.items() if k not in ("200", "429"))
-    fast = top["p99_429_ms"]
+    dropped = sum(r["dropped_iterations"] for r in overload)
+    p99_429 = [r["p99_429_ms"] for r in overload if r["statuses"].get("429")]
+    p50_429 = _per_round([r["p50_429_ms"] for r in overload], ".2f")
+    max_429 = max(r["max_429_ms"] for r in overload)
+    nice = overload[0].get("k6_nice", 0)
 
     def codes(st: dict[str, int]) -> str:
         return ", ".join(f"{k}: {v}" for k, v in st.items() if v)
@@ -215,7 +244,7 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
             ],
             [
                 [
-                    f"{r['rate']}/s ({r['fraction']}×)",
+                    _offered(r, overload),
                     f"{r['throughput_ok']:.1f}",
                     f"{r['p50_ms']:.2f}",
                     f"{r['p99_ms']:.2f}",
@@ -229,16 +258,23 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
             ],
         ),
         "",
+        f"The overload point ran {len(overload)} times. k6 ran "
+        + (f"at nice {nice}, ahead of the stack it measures" if nice else "at the default priority")
+        + " (docs/benchmarks.md says why).",
+        "",
         "| target | measured (per round) | median | met |",
         "|---|---|---|---|",
         f"| end-to-end saturation ≥ 75% of the in-process limit | {_per_round(ratio, '.1%')} | "
         f"{_median(ratio):.1%} | {_met(_median(ratio) >= 0.75)} |",
         f"| p50 at concurrency 1 within 3 ms of the in-process single image | {_per_round(gap, '+.2f')} ms | "
         f"{_median(gap):+.2f} ms | {_met(_median(gap) <= 3.0)} |",
-        f"| at 2× saturation only 200 or 429, no 5xx, nothing hung | other: {bad}, not sent: "
-        f"{top['dropped_iterations']} | | {_met(bad == 0 and top['dropped_iterations'] == 0)} |",
-        f"| … the 429s within 10 ms | p50 {top['p50_429_ms']:.2f} ms, p99 {fast:.2f} ms, "
-        f"max {top['max_429_ms']:.2f} ms | | {_met(statuses['429'] == 0 or fast <= 10.0)} |",
+        f"| at 2× saturation only 200 or 429, no 5xx, nothing hung (all runs) | "
+        f"{codes(dict(statuses))}; other: {bad}, not sent: {dropped} | | {_met(bad == 0 and dropped == 0)} |",
+        f"| … the 429s within 10 ms (p99 per run; p50 {p50_429} ms, max {max_429:.2f} ms) | "
+        f"{_per_round(p99_429, '.2f')} ms | "
+        + (
+            f"{_median(p99_429):.2f} ms | {_met(_median(p99_429) <= 10.0)} |" if p99_429 else "no 429 | yes |"
+        ),
         "",
         "![latency against throughput](latency-throughput.png)",
     ]

@@ -66,11 +66,24 @@ def _render(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> st
     )
 
 
-def test_render_reports_targets_from_paired_measurements() -> None:
-    overload = _http_row(
-        "open-2.0", 80.0, rate=160, fraction=2.0, p50_429_ms=2.0, p99_429_ms=12.0, max_429_ms=30.0
+def _overload_run(n: int, p99_429_ms: float, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"statuses": {"200": 600, "429": 700, "503": 0}, "k6_nice": -10, **extra}
+    return _http_row(
+        f"open-2.0-{n}",
+        80.0,
+        rate=160,
+        fraction=2.0,
+        p50_429_ms=2.0,
+        p99_429_ms=p99_429_ms,
+        max_429_ms=30.0,
+        **fields,
     )
-    text = _render(DRIFTING, [overload])
+
+
+def test_render_reports_targets_from_paired_measurements() -> None:
+    below = _http_row("open-1.5", 90.0, rate=120, fraction=1.5)
+    overload = [_overload_run(1, 12.0), _overload_run(2, 9.0), _overload_run(3, 14.0)]
+    text = _render(DRIFTING, [below, *overload])
     assert "| 1 | 15.00 | 16.00 (+1.00) | 0.50 | 18.50 (+3.50) |" in text
     assert "| min 1.029 | yes |" in text
     assert (
@@ -78,7 +91,24 @@ def test_render_reports_targets_from_paired_measurements() -> None:
         in text
     )
     assert "| +3.50, +3.50, +3.50 ms | +3.50 ms | **no** |" in text
-    assert "p99 12.00 ms" in text
+    # The overload point is judged on all its runs: statuses summed, the median of the p99s.
+    assert "| 160/s (2.0×) run 2 |" in text
+    assert "200: 1800, 429: 2100; other: 0, not sent: 0 | | yes |" in text
+    assert "| 12.00, 9.00, 14.00 ms | 12.00 ms | **no** |" in text
+    assert "k6 ran at nice -10" in text
+
+
+def test_one_5xx_in_any_overload_run_fails_the_target() -> None:
+    overload = [_overload_run(1, 8.0), _overload_run(2, 8.0, statuses={"200": 5, "429": 5, "503": 1})]
+    text = _render(DRIFTING, overload)
+    assert "other: 1, not sent: 0 | | **no** |" in text
+    assert "| 8.00, 8.00 ms | 8.00 ms | yes |" in text
+
+
+def test_the_plot_takes_the_median_run_of_a_repeated_rate() -> None:
+    runs = [_http_row("a", 1.0, fraction=2.0, p99_ms=p) for p in (30.0, 10.0, 20.0)]
+    single = _http_row("b", 1.0, fraction=1.0)
+    assert report.open_points([single, *runs]) == [single, runs[2]]
 
 
 def test_render_reads_results_without_a_web_part_or_a_ping() -> None:
