@@ -42,14 +42,20 @@ def log(message: str) -> None:
 def in_process_sweep(
     repository: Path, image: bytes, threads: int, seconds: float
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """images/s per runtime × batch, and single-image p50 per runtime × intra-op threads."""
-    log("in-process sweep (runtime × batch) to find the best configuration ...")
-    sweep: dict[str, float] = {}
-    for runtime in ("litert", "tensorflow"):
-        for batch in (1, 2, 4, 8):
-            measure = inprocess.throughput(repository, image, runtime, batch, threads)
-            sweep[f"{runtime}/batch{batch}"] = measure(seconds)
-            log(f"  {runtime} batch {batch} × {threads} threads: {sweep[f'{runtime}/batch{batch}']:.1f}/s")
+    """images/s per runtime × batch, and single-image p50 per runtime × intra-op threads.
+
+    The configurations are measured in alternating blocks, as compared things are everywhere else
+    here: measured one after the other, the drift of this VM's speed picked the "best" one.
+    """
+    log("in-process sweep (runtime × batch, alternating blocks) to find the best configuration ...")
+    measures = {
+        f"{runtime}/batch{batch}": inprocess.throughput(repository, image, runtime, batch, threads)
+        for runtime in ("litert", "tensorflow")
+        for batch in (1, 2, 4, 8)
+    }
+    sweep = alternating_rates(measures, seconds)
+    for name, rate in sweep.items():
+        log(f"  {name} × {threads} threads: {rate:.1f}/s")
     singles = {
         f"{runtime}/intra{n}": inprocess.single_image(repository, image, runtime, n)(seconds)
         for runtime in ("litert", "tensorflow")

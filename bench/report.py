@@ -104,7 +104,7 @@ def render(
         "### In-process (decode + preprocess + inference, no transport)",
         "",
         markdown_table(
-            [f"runtime / batch ({threads} threads)", "images/s (sweep)"],
+            [f"runtime / batch ({threads} threads)", "images/s (sweep, two alternating blocks)"],
             [[k, f"{v:.1f}"] for k, v in sweep.items()],
         ),
         "",
