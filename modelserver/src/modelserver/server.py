@@ -21,6 +21,7 @@ from modelserver.repository import load_config
 from modelserver.repository.manager import ModelManager
 from modelserver.runtime import load_runtime
 from modelserver.serving import Job, ServedModel
+from modelserver.serving.priority import lower_thread_priority
 from modelserver.serving.served_model import ServingLimits
 from modelserver.settings import Settings
 from modelserver.transport import Frontend, IOLoop, ReplyChannel
@@ -46,7 +47,12 @@ class ModelServer:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         # By default the inference workers decode what they take (see decode_threads).
         self._decode_pool = (
-            ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="decode")
+            ThreadPoolExecutor(
+                settings.decode_threads,
+                thread_name_prefix="decode",
+                initializer=lower_thread_priority,  # compute, like the inference workers
+                initargs=(settings.inference_nice,),
+            )
             if settings.decode_threads
             else None
         )

@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     workers go back to intra_op_threads. 1 (or ≤ intra_op_threads) turns this off."""
 
     inference_nice: int = Field(default=10, ge=0, le=19)
-    """Added to the nice value of the inference threads (and the LiteRT threads they start), so the
-    I/O thread's admissions, refusals and replies run first when the CPU is contended. 0 turns it off.
+    """Added to the nice value of the inference threads (and the LiteRT threads they start) and of
+    the decode pool, so the I/O thread's admissions, refusals and replies run first when the CPU is
+    contended. 0 turns it off.
 
     Paired 10 s blocks at twice the saturation rate on 2 shared cores: the web tier's 429 p99 went
     from 18.8 to 11.8 ms (median of five) with no loss of throughput."""

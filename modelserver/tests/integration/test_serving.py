@@ -229,3 +229,23 @@ def test_a_client_vanishing_with_requests_in_flight_does_not_hurt_the_server(
         gone.close()  # replies for these now have nowhere to go
         result = client.predict("efficientnet-lite0", photos["coffee"], top_k=1)
         assert result.predictions[0].class_id in COFFEE_CLASSES
+
+
+def _thread_nice_values(pid: int) -> list[int]:
+    """The nice value of every thread of `pid` (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    values = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text()
+        values.append(int(stat.rsplit(")", 1)[1].split()[16]))
+    return values
+
+
+def test_inference_threads_run_behind_the_io_threads(server: Any) -> None:
+    assert server.process is not None
+    values = _thread_nice_values(server.process.pid)
+    base = min(values)
+    lowered = [v for v in values if v == min(19, base + 10)]
+    # Two workers per model, each with the LiteRT pool thread of its lone-request interpreter.
+    assert len(lowered) >= 4, values
+    # The main thread, the I/O thread, the proxy, libzmq's I/O thread and the HTTP port are not.
+    assert values.count(base) >= 5, values
