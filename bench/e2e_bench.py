@@ -95,18 +95,20 @@ def open_sweep(
     base_url: str, image: Path, out: Path, saturation: float, seconds: float
 ) -> list[dict[str, Any]]:
     rows = []
-    points = [(f, f"open-{f}") for f in (0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5)]
-    points += [(2.0, f"open-2.0-{n}") for n in range(1, OVERLOAD_RUNS + 1)]
-    for fraction, name in points:
+    points = [(f, 0) for f in (0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5)]
+    points += [(2.0, n) for n in range(1, OVERLOAD_RUNS + 1)]
+    for fraction, run in points:
         rate = max(1, round(saturation * fraction))
         row = k6(
             base_url,
             image,
             out,
-            name,
+            f"open-{fraction}" + (f"-{run}" if run else ""),
             {"MODE": "open", "RATE": str(rate), "DURATION": f"{seconds}s", "MAX_VUS": "600"},
         )
         row["fraction"], row["rate"] = fraction, rate
+        if run:
+            row["run"] = run  # which of the repeated overload runs
         rows.append(row)
         print(
             f"  e2e open {fraction:.2f}x ({rate}/s): ok {row['throughput_ok']:.1f}/s p50 {row['p50_ms']:.2f} "

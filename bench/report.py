@@ -59,12 +59,9 @@ def open_points(open_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return points
 
 
-def _offered(row: dict[str, Any], overload: list[dict[str, Any]]) -> str:
-    label = f"{row['rate']}/s ({row['fraction']}×)"
-    runs = [id(r) for r in overload]
-    if len(runs) > 1 and id(row) in runs:
-        label += f" run {runs.index(id(row)) + 1}"
-    return label
+def _offered(row: dict[str, Any]) -> str:
+    run = row.get("run")
+    return f"{row['rate']}/s ({row['fraction']}×)" + (f" run {run}" if run else "")
 
 
 def _met(ok: bool) -> str:
@@ -244,7 +241,7 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
             ],
             [
                 [
-                    _offered(r, overload),
+                    _offered(r),
                     f"{r['throughput_ok']:.1f}",
                     f"{r['p50_ms']:.2f}",
                     f"{r['p99_ms']:.2f}",

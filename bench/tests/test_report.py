@@ -73,6 +73,7 @@ def _overload_run(n: int, p99_429_ms: float, **extra: Any) -> dict[str, Any]:
         80.0,
         rate=160,
         fraction=2.0,
+        run=n,
         p50_429_ms=2.0,
         p99_429_ms=p99_429_ms,
         max_429_ms=30.0,

@@ -32,6 +32,6 @@ def lower_thread_priority(increment: int) -> int | None:
         nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, thread) + increment)
         os.setpriority(os.PRIO_PROCESS, thread, nice)
     except OSError as exc:
-        log.warning("could not lower the priority of inference thread %d: %s", thread, exc)
+        log.warning("could not lower the priority of compute thread %d: %s", thread, exc)
         return None
     return nice
