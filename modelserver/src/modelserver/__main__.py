@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from modelserver.server import ModelServer  # imports TensorFlow: after argument parsing
 
-    server = ModelServer(settings)
+    try:
+        server = ModelServer(settings)
+    except ValueError as exc:  # a setting only this machine can check, such as io_cpus
+        log.error("invalid settings: %s", exc)
+        return 2
     try:
         server.start()
     except Exception:

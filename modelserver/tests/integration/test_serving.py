@@ -249,3 +249,46 @@ def test_inference_threads_run_behind_the_io_threads(server: Any) -> None:
     assert len(lowered) >= 4, values
     # The main thread, the I/O thread, the proxy, libzmq's I/O thread and the HTTP port are not.
     assert values.count(base) >= 5, values
+
+
+def _thread_cpus(pid: int) -> list[tuple[str, str, int]]:
+    """(name, allowed CPU list, nice value) of every thread of `pid`."""
+    threads = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        status = dict(
+            line.split(":\t", 1) for line in (task / "status").read_text().splitlines() if ":\t" in line
+        )
+        nice = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+        threads.append((status["Name"].strip(), status["Cpus_allowed_list"].strip(), nice))
+    return threads
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="io_cpus=auto pins nothing on one CPU")
+def test_io_cpus_pins_the_io_threads_and_nothing_else(start_server: Any, photos: dict[str, bytes]) -> None:
+    server = start_server(
+        {
+            "MODELSERVER_IO_CPUS": "auto",
+            "MODELSERVER_DECODE_THREADS": "1",
+            "MODELSERVER_MODELS": "efficientnet-lite0",
+        }
+    )
+    with ModelClient(server.endpoint, timeout_ms=30_000) as client:
+        assert client.predict("efficientnet-lite0", photos["chelsea"], top_k=1).predictions
+    last = str(max(os.sched_getaffinity(0)))
+    threads = _thread_cpus(server.process.pid)
+    pinned = [(name, nice) for name, cpus, nice in threads if cpus == last]
+    # libzmq's I/O and reaper threads, the proxy and the I/O loop.
+    assert sorted(pinned) == sorted([("ZMQbg/IO/0", 0), ("ZMQbg/Reaper", 0), ("python", 0), ("python", 0)]), (
+        threads
+    )
+    # The compute threads (workers, their LiteRT pool threads, and the decode thread the I/O loop
+    # started) may run anywhere.
+    compute = [cpus for _, cpus, nice in threads if nice > 0]
+    assert len(compute) >= 5 and last not in compute, threads
+    assert f"I/O threads pinned to CPU {last}" in server.log()
+
+
+def test_io_cpus_outside_the_machine_stop_the_server_with_a_clear_message(start_server: Any) -> None:
+    server = start_server({"MODELSERVER_IO_CPUS": "4095"}, wait_ready=False)
+    assert server.process.wait(60) == 2
+    assert "invalid settings: io_cpus '4095' names CPUs this process may not use" in server.log()
