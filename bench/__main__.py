@@ -33,12 +33,6 @@ from bench.paired import MultipartPoster, alternating_rates, p50_ms, sequential_
 from bench.stack import Stack, model_server, web_stack
 
 ROOT = Path(__file__).resolve().parents[1]
-# This VM's cores are the stack's own, the case CPU pinning is for (docs/design.md): the measured
-# model servers pin their I/O threads and gunicorn each worker, unless MODELSERVER_IO_CPUS or
-# WEBAPP_WORKER_CPUS say otherwise. A model server with the default (unpinned) is measured
-# alongside at concurrency 1.
-IO_CPUS = os.environ.get("MODELSERVER_IO_CPUS", "auto")
-WORKER_CPUS = os.environ.get("WEBAPP_WORKER_CPUS", "auto")
 
 
 def log(message: str) -> None:
@@ -107,7 +101,7 @@ def measure_round(plan: RoundPlan) -> dict[str, Any]:
     """In-process limit, paired concurrency-1 latencies, ZeroMQ sweeps, end-to-end sweep."""
     seconds, web = plan.args.seconds, plan.web
     entry: dict[str, Any] = {"limit": plan.limit(seconds)}
-    paired = sequential_latencies(plan.singles_c1, seconds * 2)
+    paired = sequential_latencies(plan.singles_c1, seconds * 1.5)
     entry.update({f"{name}_ms": p50_ms(values) for name, values in paired.items()})
     sweeps = zmq_sweeps(plan.clients, plan.image, plan.concurrencies, seconds)
     entry["zmq_on"], entry["zmq_off"] = sweeps["on"], sweeps["off"]
@@ -155,23 +149,13 @@ def main() -> int:
 
     rounds: list[dict[str, Any]] = []
     with ExitStack() as stack:
-        io_env = {"MODELSERVER_IO_CPUS": IO_CPUS}
         servers = {
-            "on": stack.enter_context(
-                model_server(args.repository, args.out / "bench-modelserver-on.log", io_env)
-            ),
+            "on": stack.enter_context(model_server(args.repository, args.out / "bench-modelserver-on.log")),
             "off": stack.enter_context(
                 model_server(
                     args.repository,
                     args.out / "bench-modelserver-off.log",
-                    {**io_env, "MODELSERVER_MAX_BATCH_SIZE": "1"},
-                )
-            ),
-            "unpinned": stack.enter_context(
-                model_server(
-                    args.repository,
-                    args.out / "bench-modelserver-unpinned.log",
-                    {"MODELSERVER_IO_CPUS": ""},
+                    {"MODELSERVER_MAX_BATCH_SIZE": "1"},
                 )
             ),
         }
@@ -181,18 +165,10 @@ def main() -> int:
         for client in clients.values():
             for _ in range(50):
                 client.predict(MODEL, image)
-        unpinned = clients.pop("unpinned")  # concurrency 1 only; the sweeps load "on" and "off"
-        web = (
-            None
-            if args.skip_e2e
-            else stack.enter_context(
-                web_stack(args.repository, args.out, io_env, {"WEBAPP_WORKER_CPUS": WORKER_CPUS})
-            )
-        )
+        web = None if args.skip_e2e else stack.enter_context(web_stack(args.repository, args.out))
         singles_c1: dict[str, Callable[[], object]] = {
             "single": single_call,
             "zmq": lambda: clients["on"].predict(MODEL, image),
-            "zmq_unpinned": lambda: unpinned.predict(MODEL, image),
             # The bare round trip (client I/O thread, proxy, server I/O thread; no payload, no
             # worker): the part of the ZeroMQ gap that is transport, not serving the image.
             "ping": clients["on"].ready,
@@ -212,16 +188,7 @@ def main() -> int:
             log(f"open loop around the e2e saturation of {saturation:.1f}/s ...")
             open_rows = e2e_bench.open_sweep(web.base_url, image_path, args.out, saturation, args.seconds * 2)
 
-    text = report.render(
-        sweep,
-        singles,
-        best,
-        intra,
-        rounds,
-        open_rows,
-        threads,
-        f"io_cpus={IO_CPUS or '(empty)'}, WEBAPP_WORKER_CPUS={WORKER_CPUS or '(empty)'}",
-    )
+    text = report.render(sweep, singles, best, intra, rounds, open_rows, threads)
     if open_rows:
         e2e_bench.plot(
             report.median_rows(rounds, "e2e"),

@@ -72,13 +72,6 @@ def _per_round(values: list[float], fmt: str) -> str:
     return ", ".join(format(v, fmt) for v in values)
 
 
-def _gap(entry: dict[str, Any], key: str) -> str:
-    """A concurrency-1 p50 and its distance from the in-process single image; — if not measured."""
-    if key not in entry:
-        return "—"
-    return f"{entry[key]:.2f} ({entry[key] - entry['single_ms']:+.2f})"
-
-
 def render(
     sweep: dict[str, float],
     singles: dict[str, float],
@@ -87,7 +80,6 @@ def render(
     rounds: list[dict[str, Any]],
     open_rows: list[dict[str, Any]],
     threads: int,
-    pinning: str = "",
 ) -> str:
     limits = [r["limit"] for r in rounds]
     single = [r["single_ms"] for r in rounds]
@@ -105,10 +97,6 @@ def render(
         "in-process single image, one call through ZeroMQ, a bare ZeroMQ round trip and one HTTP request",
         "alternate in blocks of ten calls; the servers with batching on and off are loaded in alternating",
         "blocks at each concurrency, and their ratio is taken within each round.",
-        "",
-        f"The stack runs its defaults except for CPU pinning ({pinning or 'none'}): this VM's cores",
-        "are the stack's own, the case pinning is for (docs/design.md). A model server with the default,",
-        "I/O threads not pinned, is measured alongside at concurrency 1.",
         "",
         "### In-process (decode + preprocess + inference, no transport)",
         "",
@@ -134,22 +122,14 @@ def render(
         "the hand-off to an inference worker and back, and moving the upload.",
         "",
         markdown_table(
-            [
-                "round",
-                "in-process single image",
-                "through ZeroMQ",
-                "ZeroMQ, I/O threads not pinned",
-                "ZeroMQ, no model",
-                "HTTP end to end",
-            ],
+            ["round", "in-process single image", "through ZeroMQ", "ZeroMQ, no model", "HTTP end to end"],
             [
                 [
                     str(i + 1),
                     f"{r['single_ms']:.2f}",
                     f"{r['zmq_ms']:.2f} ({r['zmq_ms'] - r['single_ms']:+.2f})",
-                    _gap(r, "zmq_unpinned_ms"),
                     f"{r['ping_ms']:.2f}" if "ping_ms" in r else "—",
-                    _gap(r, "http_ms"),
+                    f"{r['http_ms']:.2f} ({r['http_ms'] - r['single_ms']:+.2f})" if "http_ms" in r else "—",
                 ]
                 for i, r in enumerate(rounds)
             ],

@@ -8,6 +8,5 @@ from webapp.gunicorn_conf import (  # noqa: F401
     on_starting,
     post_fork,
     post_worker_init,
-    pre_fork,
     worker_exit,
 )

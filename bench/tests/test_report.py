@@ -40,7 +40,6 @@ def _round(on: float, off: float, *, ping: bool = True) -> dict[str, Any]:
         "limit": 100.0,
         "single_ms": 15.0,
         "zmq_ms": 16.0,
-        "zmq_unpinned_ms": 16.75,
         "http_ms": 18.5,
         "zmq_on": [_zmq_row(1, on)],
         "zmq_off": [_zmq_row(1, off)],
@@ -63,14 +62,7 @@ def test_batching_ratio_is_the_median_of_ratios_within_rounds() -> None:
 
 def _render(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> str:
     return report.render(
-        {"litert/batch4": 100.0},
-        {"litert/intra2": 15.0},
-        "litert/batch4",
-        2,
-        rounds,
-        open_rows,
-        2,
-        "io_cpus=auto",
+        {"litert/batch4": 100.0}, {"litert/intra2": 15.0}, "litert/batch4", 2, rounds, open_rows, 2
     )
 
 
@@ -93,7 +85,7 @@ def test_render_reports_targets_from_paired_measurements() -> None:
     below = _http_row("open-1.5", 90.0, rate=120, fraction=1.5)
     overload = [_overload_run(1, 12.0), _overload_run(2, 9.0), _overload_run(3, 14.0)]
     text = _render(DRIFTING, [below, *overload])
-    assert "| 1 | 15.00 | 16.00 (+1.00) | 16.75 (+1.75) | 0.50 | 18.50 (+3.50) |" in text
+    assert "| 1 | 15.00 | 16.00 (+1.00) | 0.50 | 18.50 (+3.50) |" in text
     assert "| min 1.029 | yes |" in text
     assert (
         "| saturation through ZeroMQ ≥ 90% of the in-process limit | 93.0%, 93.0%, 93.0% | 93.0% | yes |"
@@ -105,7 +97,6 @@ def test_render_reports_targets_from_paired_measurements() -> None:
     assert "200: 1800, 429: 2100; other: 0, not sent: 0 | | yes |" in text
     assert "| 12.00, 9.00, 14.00 ms | 12.00 ms | **no** |" in text
     assert "k6 ran at nice -10" in text
-    assert "except for CPU pinning (io_cpus=auto)" in text
 
 
 def test_one_5xx_in_any_overload_run_fails_the_target() -> None:
@@ -123,5 +114,5 @@ def test_the_plot_takes_the_median_run_of_a_repeated_rate() -> None:
 
 def test_render_reads_results_without_a_web_part_or_a_ping() -> None:
     text = _render([_round(60.0, 59.0, ping=False)], [])
-    assert "| 1 | 15.00 | 16.00 (+1.00) | 16.75 (+1.75) | — |" in text
+    assert "| 1 | 15.00 | 16.00 (+1.00) | — |" in text
     assert "End to end" not in text

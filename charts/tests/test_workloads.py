@@ -154,20 +154,3 @@ def test_extra_volumes_serve_models_from_a_claim() -> None:
     assert zc.env_of(c)["MODELSERVER_MODEL_REPOSITORY"] == "/models"
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]
     assert any(v.get("persistentVolumeClaim", {}).get("claimName") == "zinfer-models" for v in _pod(dep)["volumes"])
-
-
-def test_cpu_pinning_is_off_by_default_and_reaches_both_servers() -> None:
-    """Off unless asked for: "auto" on a shared cpuset would crowd every pod onto the same CPU."""
-    for sets, io_cpus, worker_cpus in (
-        ([], "", ""),
-        (["modelserver.ioCpus=auto", "webapp.workerCpus=auto"], "auto", "auto"),
-    ):
-        m = zc.render(set_values=sets)
-        assert zc.env_of(zc.container(zc.deployment(m, "modelserver")))["MODELSERVER_IO_CPUS"] == io_cpus
-        assert zc.env_of(zc.container(zc.deployment(m, "webapp")))["WEBAPP_WORKER_CPUS"] == worker_cpus
-
-
-@pytest.mark.parametrize("sets", [["modelserver.ioCpus=first"], ["webapp.workerCpus=0"]])
-def test_malformed_cpu_pinning_fails_the_render(sets: list[str]) -> None:
-    with pytest.raises(zc.RenderError, match=r"ioCpus|workerCpus"):
-        zc.render(set_values=sets)

@@ -28,11 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from modelserver.server import ModelServer  # imports TensorFlow: after argument parsing
 
-    try:
-        server = ModelServer(settings)
-    except ValueError as exc:  # a setting only this machine can check, such as io_cpus
-        log.error("invalid settings: %s", exc)
-        return 2
+    server = ModelServer(settings)
     try:
         server.start()
     except Exception:

@@ -25,7 +25,6 @@ from modelserver.serving.priority import lower_thread_priority
 from modelserver.serving.served_model import ServingLimits
 from modelserver.settings import Settings
 from modelserver.transport import Frontend, IOLoop, ReplyChannel
-from modelserver.transport.affinity import allowed_cpus, resolve_io_cpus, unpin_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +44,14 @@ class ModelServer:
         self.settings = settings
         self.metrics = ServerMetrics()
         self._ready = False
-        self._allowed_cpus = allowed_cpus()
-        io_cpus = resolve_io_cpus(settings.io_cpus, self._allowed_cpus)
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        for cpu in sorted(io_cpus):  # libzmq's own threads start with the first socket, below
-            self._context.set(zmq.THREAD_AFFINITY_CPU_ADD, cpu)
-        if io_cpus:
-            log.info("I/O threads pinned to CPU %s", ",".join(map(str, sorted(io_cpus))))
         # By default the inference workers decode what they take (see decode_threads).
         self._decode_pool = (
             ThreadPoolExecutor(
                 settings.decode_threads,
                 thread_name_prefix="decode",
-                initializer=self._start_decode_thread,
+                initializer=lower_thread_priority,  # compute, like the inference workers
+                initargs=(settings.inference_nice,),
             )
             if settings.decode_threads
             else None
@@ -75,7 +69,6 @@ class ModelServer:
             heartbeat_ivl_ms=settings.heartbeat_ivl_ms,
             heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
             max_message_bytes=settings.max_request_bytes * 4 + 65536,
-            cpus=io_cpus,
         )
         self.endpoint = self._frontend.endpoint
         self._io = IOLoop(
@@ -88,7 +81,6 @@ class ModelServer:
             max_request_bytes=settings.max_request_bytes,
             default_timeout_ms=settings.default_timeout_ms,
             is_ready=lambda: self._ready,
-            cpus=io_cpus,
         )
         self._http = HealthServer(
             settings.http_host, settings.http_port, self.metrics.registry, self.is_ready, self.is_alive
@@ -150,12 +142,6 @@ class ModelServer:
         log.info("stopped")
 
     # -- wiring ----------------------------------------------------------------------------------
-
-    def _start_decode_thread(self) -> None:
-        """Decode threads are compute, like the inference workers; the pool starts them from the
-        I/O thread, so they would otherwise inherit its CPU pinning."""
-        unpin_current_thread(self._allowed_cpus)
-        lower_thread_priority(self.settings.inference_nice)
 
     def _load(self, name: str, version: int, path: Path) -> ServedModel:
         config = load_config(path)

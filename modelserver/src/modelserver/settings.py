@@ -78,16 +78,6 @@ class Settings(BaseSettings):
     Paired 10 s blocks at twice the saturation rate on 2 shared cores: the web tier's 429 p99 went
     from 18.8 to 11.8 ms (median of five) with no loss of throughput."""
 
-    io_cpus: str = Field(default="", pattern=r"^\s*(auto|\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*)?\s*$")
-    """CPUs for the I/O threads (libzmq's, the proxy, the I/O loop): empty leaves them to the
-    scheduler; `auto` picks the highest-numbered CPU the process may use; or a list such as `3` or
-    `2,3`. For cores that are the server's own (Kubernetes' static CPU manager, a dedicated VM).
-
-    A reply's hand-offs between those threads then happen on one running core instead of waking
-    idle ones. Paired at concurrency 1 on a 2-core VM: 0.5-1.3 ms closer to the in-process single
-    image, same saturation throughput. Off by default: on a shared node every pod would pick the
-    same CPU."""
-
     max_batch_size: int | None = Field(default=None, ge=1, le=256)
     """Override every model's batching.max_batch_size (1 turns batching off)."""
 

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from webapp.cpus import assign_cpu, pin_worker
 from webapp.logs import log_config
 from webapp.settings import Settings
 
@@ -84,17 +83,9 @@ def on_starting(server: Any) -> None:
         stale.unlink()
 
 
-def pre_fork(server: Any, worker: Any) -> None:
-    """In the arbiter, before each fork: with WEBAPP_WORKER_CPUS=auto, choose the worker's CPU."""
-    if _settings.worker_cpus == "auto":
-        assign_cpu(server, worker)
-
-
 def post_fork(server: Any, worker: Any) -> None:
-    """In the new worker, before it starts threads: stay on the chosen CPU, if any (the threads
-    started later inherit it). Otherwise it creates nothing: the app factory builds the ZeroMQ
-    client lazily in this process. Nothing ZeroMQ may exist in the arbiter before a fork."""
-    pin_worker(worker)
+    """In the new worker. Deliberately creates nothing: the app factory builds the ZeroMQ client
+    lazily in this process. Nothing ZeroMQ may exist in the arbiter before a fork."""
 
 
 def post_worker_init(worker: Any) -> None:

@@ -71,12 +71,6 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     """gunicorn worker processes; about one per core."""
 
-    worker_cpus: Literal["", "auto"] = ""
-    """`auto` keeps each gunicorn worker on one CPU (the least used by its siblings); empty leaves
-    them to the scheduler. For cores that are the pod's own (Kubernetes' static CPU manager policy,
-    a dedicated VM): a request's hand-offs between a worker's threads then stay on a running core.
-    Off by default: on a shared node every pod's workers would crowd the same CPUs."""
-
     threads: int = Field(default=32, ge=1, le=256)
     """Threads per gunicorn worker (gthread): requests waiting on a model server cost no CPU.
 

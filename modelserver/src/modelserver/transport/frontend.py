@@ -12,8 +12,6 @@ import uuid
 
 import zmq
 
-from modelserver.transport.affinity import pin_current_thread
-
 log = logging.getLogger(__name__)
 
 
@@ -30,10 +28,8 @@ class Frontend:
         heartbeat_ivl_ms: int,
         heartbeat_timeout_ms: int,
         max_message_bytes: int,
-        cpus: frozenset[int] = frozenset(),
     ) -> None:
         self._context = context
-        self._cpus = cpus
         self.backend_address = f"inproc://backend-{uuid.uuid4().hex}"
         self._control_address = f"inproc://proxy-control-{uuid.uuid4().hex}"
         router = context.socket(zmq.ROUTER)
@@ -68,7 +64,6 @@ class Frontend:
         log.info("frontend listening on %s", self.endpoint)
 
     def _run(self) -> None:
-        pin_current_thread(self._cpus)
         try:
             zmq.proxy_steerable(self._router, self._backend, None, self._control)
         except zmq.ContextTerminated:

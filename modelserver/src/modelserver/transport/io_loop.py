@@ -29,7 +29,6 @@ from modelserver.protocol import (
 )
 from modelserver.repository.manager import ModelManager
 from modelserver.serving.job import Buffer, Job
-from modelserver.transport.affinity import pin_current_thread
 from modelserver.transport.replies import ReplyChannel
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ class IOLoop:
         max_request_bytes: int,
         default_timeout_ms: float,
         is_ready: Callable[[], bool],
-        cpus: frozenset[int] = frozenset(),
     ) -> None:
         self._intake = context.socket(zmq.DEALER)
         self._intake.setsockopt(zmq.LINGER, 1000)
@@ -73,7 +71,6 @@ class IOLoop:
         self._max_request_bytes = max_request_bytes
         self._default_timeout_s = default_timeout_ms / 1000.0
         self._is_ready = is_ready
-        self._cpus = cpus
         self.inflight = 0
         self.draining = False
         self._stop = threading.Event()
@@ -96,7 +93,6 @@ class IOLoop:
     # -- loop ------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        pin_current_thread(self._cpus)
         poller = zmq.Poller()
         poller.register(self._intake, zmq.POLLIN)
         poller.register(self._replies.pull, zmq.POLLIN)
