@@ -23,7 +23,7 @@ STATUS_KEYS = ("200", "429", "503", "504", "other_4xx", "other_5xx", "none")
 # ahead of the stack, as a load generator on its own machine would; the report says which it was.
 K6_NICE = -10 if os.geteuid() == 0 else 0
 # The overload point is measured this many times, like every other target (median of the runs).
-OVERLOAD_RUNS = 3
+OVERLOAD_RUNS = 5
 
 
 def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) -> dict[str, Any]:
