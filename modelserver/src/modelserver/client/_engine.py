@@ -59,6 +59,11 @@ class Engine:
         self._deadlines: list[tuple[float, int, str]] = []
         self._rotation = 0
         self._stop = threading.Event()
+        # Held while a call is queued and while closing: a call is either queued before the stop
+        # (and then failed by _shutdown) or refused, never left in an inbox nobody reads, and no
+        # wake-up is written to the pipe after close() has closed it.
+        self._closing = threading.Lock()
+        self._stopped_because = "client is closed"
         self._poller_stale = True
         self._any_connected = threading.Event()
         self.outstanding = 0  # read by callers for back-pressure; written only on the I/O thread
@@ -70,16 +75,17 @@ class Engine:
     # -- called from any thread ------------------------------------------------------------------
 
     def submit(self, call: Call) -> None:
-        if self._stop.is_set():
-            call.future.set_exception(Unavailable("client is closed"))
-            return
         if self.outstanding >= self._max_outstanding:
             call.future.set_exception(
                 Overloaded(f"{self.outstanding} requests outstanding in this process", 0.1)
             )
             return
-        self._inbox.put(call)
-        self._wake()
+        with self._closing:
+            if self._stop.is_set():
+                call.future.set_exception(Unavailable(self._stopped_because))
+                return
+            self._inbox.put(call)
+            self._wake()
 
     def saturation_error(self, now: float) -> Overloaded | None:
         """Overloaded if every connected server is marked full (after OVERLOADED), else None.
@@ -105,8 +111,9 @@ class Engine:
 
     def close(self) -> None:
         self._resolver.stop()
-        self._stop.set()
-        self._wake()
+        with self._closing:
+            self._stop.set()
+            self._wake()
         self._thread.join()
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -135,6 +142,7 @@ class Engine:
                 self._expire(time.monotonic())
         except Exception:
             log.exception("model-server client I/O thread failed")
+            self._stopped_because = "the client's I/O thread failed (see the log); make a new client"
         finally:
             self._shutdown()
 
@@ -351,8 +359,17 @@ class Engine:
             call.future.set_result(reply)
 
     def _shutdown(self) -> None:
+        with self._closing:  # also when the loop failed: later calls are refused at once
+            self._stop.set()
         for call in list(self._calls.values()):
-            self._finish(call, error=Unavailable("client is closed"))
+            self._finish(call, error=Unavailable(self._stopped_because))
+        while True:  # queued after the last drain, before the stop: never sent
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Call):
+                item.future.set_exception(Unavailable(self._stopped_because))
         for endpoint in self._endpoints.values():
             endpoint.close()
         self._endpoints.clear()
