@@ -28,6 +28,7 @@ from modelserver.settings import Settings
 
 from bench import e2e_bench, inprocess, report
 from bench.common import closed_loop, test_jpeg
+from bench.hoststeal import StealMeter
 from bench.modelserver_bench import MODEL, zmq_sweeps
 from bench.paired import MultipartPoster, alternating_rates, p50_ms, sequential_latencies
 from bench.stack import Stack, model_server, web_stack
@@ -100,8 +101,11 @@ def saturation_measures(plan: RoundPlan) -> dict[str, Callable[[float], float]]:
 def measure_round(plan: RoundPlan) -> dict[str, Any]:
     """In-process limit, paired concurrency-1 latencies, ZeroMQ sweeps, end-to-end sweep."""
     seconds, web = plan.args.seconds, plan.web
+    whole_round = StealMeter()
     entry: dict[str, Any] = {"limit": plan.limit(seconds)}
+    c1_block = StealMeter()
     paired = sequential_latencies(plan.singles_c1, seconds * 1.5)
+    entry["c1_steal"] = c1_block.fraction()
     entry.update({f"{name}_ms": p50_ms(values) for name, values in paired.items()})
     sweeps = zmq_sweeps(plan.clients, plan.image, plan.concurrencies, seconds)
     entry["zmq_on"], entry["zmq_off"] = sweeps["on"], sweeps["off"]
@@ -110,12 +114,14 @@ def measure_round(plan: RoundPlan) -> dict[str, Any]:
         entry["e2e"] = e2e_bench.closed_sweep(
             web.base_url, plan.image_path, plan.args.out, plan.concurrencies, seconds
         )
+    entry["steal"] = whole_round.fraction()
     log(
         f"  limit {entry['limit']:.1f}/s, c=1 p50: single {entry['single_ms']:.2f} ms, zmq "
         f"{entry['zmq_ms']:.2f} ms, ping {entry['ping_ms']:.2f} ms"
         + (f", http {entry['http_ms']:.2f} ms" if web else "")
         + "; saturation (paired): "
         + ", ".join(f"{name} {rate:.1f}/s" for name, rate in entry["saturation"].items())
+        + f"; host steal {entry['steal']:.1%} (concurrency 1: {entry['c1_steal']:.1%})"
     )
     return entry
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.hoststeal import StealMeter
 from bench.stack import VENV_BIN
 
 STATUS_KEYS = ("200", "429", "503", "504", "other_4xx", "other_5xx", "none")
@@ -42,6 +43,7 @@ def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) ->
         args[3:3] = ["-e", f"{key}={value}"]
     if K6_NICE:
         args[:0] = ["nice", "-n", str(K6_NICE)]
+    steal = StealMeter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
     data = json.loads(summary.read_text())
     metrics = data["metrics"]
@@ -70,6 +72,7 @@ def k6(base_url: str, image: Path, out: Path, name: str, env: dict[str, str]) ->
         "statuses": statuses,
         "dropped_iterations": int(metrics.get("dropped_iterations", {}).get("values", {}).get("count", 0)),
         "k6_nice": K6_NICE,
+        "steal": steal.fraction(),
     }
 
 
@@ -113,7 +116,7 @@ def open_sweep(
         print(
             f"  e2e open {fraction:.2f}x ({rate}/s): ok {row['throughput_ok']:.1f}/s p50 {row['p50_ms']:.2f} "
             f"p99 {row['p99_ms']:.2f} 429 p99 {row['p99_429_ms']:.2f} {row['statuses']} "
-            f"dropped {row['dropped_iterations']}",
+            f"dropped {row['dropped_iterations']} host steal {row['steal']:.1%}",
             file=sys.stderr,
         )
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from typing import Any
@@ -68,6 +69,11 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def _share(fraction: float | None) -> str:
+    """A share of CPU time, or a dash where it was not measured (older results, not Linux)."""
+    return "—" if fraction is None or math.isnan(fraction) else f"{fraction:.1%}"
+
+
 def _per_round(values: list[float], fmt: str) -> str:
     return ", ".join(format(v, fmt) for v in values)
 
@@ -119,10 +125,19 @@ def render(
         "",
         "'ZeroMQ, no model' is a bare round trip (a `ping`: the client's I/O thread, the proxy and the",
         "server's I/O thread, there and back): the transport's share of the ZeroMQ gap. The rest is",
-        "the hand-off to an inference worker and back, and moving the upload.",
+        "the hand-off to an inference worker and back, and moving the upload. 'Host steal' is the",
+        "share of CPU time the hypervisor kept for others during the block (bench/hoststeal.py):",
+        "wake-ups, and so these gaps, are slower on a busy host.",
         "",
         markdown_table(
-            ["round", "in-process single image", "through ZeroMQ", "ZeroMQ, no model", "HTTP end to end"],
+            [
+                "round",
+                "in-process single image",
+                "through ZeroMQ",
+                "ZeroMQ, no model",
+                "HTTP end to end",
+                "host steal",
+            ],
             [
                 [
                     str(i + 1),
@@ -130,6 +145,7 @@ def render(
                     f"{r['zmq_ms']:.2f} ({r['zmq_ms'] - r['single_ms']:+.2f})",
                     f"{r['ping_ms']:.2f}" if "ping_ms" in r else "—",
                     f"{r['http_ms']:.2f} ({r['http_ms'] - r['single_ms']:+.2f})" if "http_ms" in r else "—",
+                    _share(r.get("c1_steal")),
                 ]
                 for i, r in enumerate(rounds)
             ],
@@ -140,8 +156,11 @@ def render(
         "Two blocks of each, alternating; the ratios in the targets below are taken from this table.",
         "",
         markdown_table(
-            ["round", *rounds[0]["saturation"]],
-            [[str(i + 1), *(f"{v:.1f}" for v in r["saturation"].values())] for i, r in enumerate(rounds)],
+            ["round", *rounds[0]["saturation"], "host steal (whole round)"],
+            [
+                [str(i + 1), *(f"{v:.1f}" for v in r["saturation"].values()), _share(r.get("steal"))]
+                for i, r in enumerate(rounds)
+            ],
         ),
         "",
         "### Through the client over ZeroMQ (real server process, closed loop)",
@@ -238,6 +257,7 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
                 "429 max ms",
                 "responses by status",
                 "not sent (k6 out of VUs)",
+                "host steal",
             ],
             [
                 [
@@ -250,6 +270,7 @@ def _e2e(rounds: list[dict[str, Any]], open_rows: list[dict[str, Any]]) -> list[
                     f"{r['max_429_ms']:.2f}",
                     codes(r["statuses"]),
                     str(r["dropped_iterations"]),
+                    _share(r.get("steal")),
                 ]
                 for r in open_rows
             ],

@@ -116,3 +116,11 @@ def test_render_reads_results_without_a_web_part_or_a_ping() -> None:
     text = _render([_round(60.0, 59.0, ping=False)], [])
     assert "| 1 | 15.00 | 16.00 (+1.00) | — |" in text
     assert "End to end" not in text
+
+
+def test_host_steal_is_shown_where_measured_and_a_dash_where_not() -> None:
+    measured = [{**_round(100.0, 97.0), "c1_steal": 0.031, "steal": 0.012} for _ in range(3)]
+    text = report.render({"litert/batch8": 100.0}, {}, "litert/batch8", 2, measured, [], 2)
+    assert "| 3.1% |" in text and "| 1.2% |" in text
+    older = report.render({"litert/batch8": 100.0}, {}, "litert/batch8", 2, DRIFTING, [], 2)
+    assert "| — |" in older
