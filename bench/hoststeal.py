@@ -1,7 +1,8 @@
 """How much of this machine's CPU time the host kept for others while a measurement ran.
 
 On a virtual machine, Linux counts as *steal* the time a virtual CPU was ready to run and the host
-ran something else, including the wait of a halted virtual CPU to be woken by another's hand-off.
+ran something else, including a halted virtual CPU's wait for the host to run it once another's
+hand-off has woken it.
 A latency that depends on wake-ups (concurrency 1, a cheap 429 on saturated cores) grows with it,
 so the report puts it next to those figures: a slow round on a busy host is told apart from slow
 code. Read from the first line of /proc/stat; NaN where there is none.
