@@ -14,8 +14,28 @@ Modules, each with one concern:
   openapi     the OpenAPI document; logs request ids and log formats
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from webapp.settings import Settings
+
+if TYPE_CHECKING:
+    from webapp.app import create_app
+
 __all__ = ["Settings", "__version__", "create_app"]
 __version__ = "0.1.0"
 
-from webapp.app import create_app
-from webapp.settings import Settings
+
+def __getattr__(name: str) -> Any:
+    """`create_app` is imported on first use, not with the package.
+
+    gunicorn's config imports this package in the arbiter before it sets PROMETHEUS_MULTIPROC_DIR,
+    and prometheus_client fixes its single- or multi-process mode when first imported; importing
+    the app (and so prometheus_client) here would fix it too early, for every forked worker.
+    """
+    if name == "create_app":
+        from webapp.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -66,8 +66,9 @@ errorlog = "-"
 logconfig_dict = log_config(_settings.log_level, _settings.log_format)
 
 # prometheus-client multiprocess mode: every worker writes its metrics to files in this directory,
-# and /metrics adds them up. prometheus_client reads the variable when it is first imported, which
-# happens in the workers, after this file has run in the arbiter.
+# and /metrics adds them up. prometheus_client reads the variable when it is first imported, so
+# nothing imported above may import it (webapp's package imports the app lazily for this reason);
+# tests/test_gunicorn_conf.py holds that.
 _multiproc_dir = _settings.prometheus_multiproc_dir
 _own_multiproc_dir = _multiproc_dir is None
 if _multiproc_dir is None:

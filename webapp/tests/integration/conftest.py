@@ -136,7 +136,8 @@ def start_webapp(
         "WEBAPP_BIND": f"127.0.0.1:{port}",
         "WEBAPP_WORKERS": str(workers),
         "WEBAPP_GRACEFUL_TIMEOUT_S": "5",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        # The variable `make run` sets; the chart sets PROMETHEUS_MULTIPROC_DIR (both: test_gunicorn_conf).
+        "WEBAPP_PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **{f"WEBAPP_{k.upper()}": v for k, v in settings.items()},
     }
     args = [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", "webapp:create_app()"]
