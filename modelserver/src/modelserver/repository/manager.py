@@ -15,7 +15,7 @@ from pathlib import Path
 
 from modelserver.errors import ModelNotFound
 from modelserver.repository.config import CONFIG_FILE, load_config
-from modelserver.repository.scan import newest_versions
+from modelserver.repository.scan import complete_versions, newest_versions
 from modelserver.serving.served_model import ServedModel
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,7 @@ class ModelManager:
         return sorted(self._serving.values(), key=lambda m: m.name)
 
     def versions_on_disk(self, name: str) -> list[int]:
-        model_dir = self._root / name
-        if not model_dir.is_dir():
-            return []
-        return sorted(
-            int(d.name) for d in model_dir.iterdir() if d.name.isdigit() and (d / CONFIG_FILE).is_file()
-        )
+        return sorted(version for version, _ in complete_versions(self._root / name))
 
     def load_all(self) -> None:
         """Load the newest version of every model; raises if none can be served."""
