@@ -9,9 +9,11 @@ put a ZeroMQ round trip on a path that needs none.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Protocol
 
 import numpy as np
@@ -90,15 +92,37 @@ class ModelCatalog:
         self._lock = threading.Lock()
         self._models: list[ModelInfo] | None = None
         self._fetched_at = 0.0
+        self._fetching: Future[list[ModelInfo]] | None = None
 
     def models(self) -> list[ModelInfo]:
-        """Every served model; raises the client's errors (Unavailable…) when none can be asked."""
+        """Every served model; raises the client's errors (Unavailable…) when none can be asked.
+
+        One caller fetches while the others wait for its answer, success or error. (Fetching
+        under the lock instead would make each waiting caller repeat a failing fetch in turn: with
+        the model servers down, the 32nd of 32 callers would wait 32 fetch timeouts.)
+        """
         with self._lock:
-            now = self._clock()
-            if self._models is None or now - self._fetched_at >= self._ttl_s:
-                self._models = sorted(self._client.models(timeout_ms=self._timeout_ms), key=lambda m: m.name)
-                self._fetched_at = now
-            return self._models
+            if self._models is not None and self._clock() - self._fetched_at < self._ttl_s:
+                return self._models
+            fetching, leader = self._fetching, self._fetching is None
+            if fetching is None:
+                fetching = self._fetching = Future()
+        if not leader:
+            try:
+                return fetching.result()  # bounded by the leader's own timeout_ms
+            except Exception as error:
+                raise copy.copy(error) from None  # each caller its own exception object
+        try:
+            models = sorted(self._client.models(timeout_ms=self._timeout_ms), key=lambda m: m.name)
+        except BaseException as error:
+            with self._lock:
+                self._fetching = None
+            fetching.set_exception(error)
+            raise
+        with self._lock:
+            self._models, self._fetched_at, self._fetching = models, self._clock(), None
+        fetching.set_result(models)
+        return models
 
     def get(self, name: str, version: int | None = None) -> ModelInfo:
         """One model by name (and version); `ModelNotFound` when it is not served."""
