@@ -124,6 +124,7 @@ def test_binary_data_output_applies_to_every_output() -> None:
         ({"inputs": [{"name": "x", "shape": [1, 1, 1], "datatype": "UINT8", "data": [300]}]}, "0 to 255"),
         ({"inputs": [{"name": "x", "shape": [1, 1, 1], "datatype": "FP32", "data": [1e309]}]}, "finite"),
         ({"inputs": [{"name": "x", "shape": [-1], "datatype": "BYTES", "data": []}]}, "non-negative"),
+        ({"inputs": [{"name": "x", "shape": [0, 1, 1], "datatype": "UINT8", "data": []}]}, "positive"),
         ({"inputs": [{"name": "x", "shape": [1], "datatype": "BYTES"}]}, "'data'"),
         (
             {

@@ -152,6 +152,34 @@ def test_infer_unparseable_json_and_unknown_model(http: FlaskClient) -> None:
     assert _infer(http, doc, path="nope").status_code == 404
 
 
+DEEP = 900  # deep, but within json's own limit
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # nesting deeper than any recursion limit
+        (b'{"inputs": [], "id": ' + b"9" * 5000 + b"}", 400),  # over the interpreter's 4300-digit limit
+        # nested data is flattened without recursion, however deep json let it through
+        (
+            b'{"inputs": [{"name": "i", "shape": [1], "datatype": "BYTES", "data": '
+            + b"[" * DEEP
+            + b'"AA=="'
+            + b"]" * DEEP
+            + b"}]}",
+            200,
+        ),
+    ],
+)
+def test_hostile_json_gets_an_answer_not_a_500(http: FlaskClient, body: bytes, status: int) -> None:
+    response = http.post("/v2/models/efficientnet-lite0/infer", data=body, content_type="application/json")
+    assert response.status_code == status, response.json
+
+
+def test_a_version_that_is_not_ascii_digits_is_404(http: FlaskClient) -> None:
+    assert http.get("/v2/models/efficientnet-lite0/versions/%C2%B2").status_code == 404
+
+
 def test_infer_overloaded(http: FlaskClient, fake: FakeClient) -> None:
     fake.error = Overloaded("queue full", retry_after_s=0.05)
     doc = {"inputs": [{"name": "i", "shape": [1], "datatype": "BYTES", "data": ["AAAA"]}]}

@@ -30,7 +30,7 @@ HEADER_LENGTH = "Inference-Header-Content-Length"
 def _version(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "²".isdigit() is true
         raise ModelNotFound(f"Model version {raw[:20]!r} does not exist.")
     return int(raw)
 

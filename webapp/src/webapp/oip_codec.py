@@ -93,8 +93,8 @@ def parse_request(
         json_part, binary = body[:length], body[length:]
     try:
         doc = json.loads(json_part)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(f"the JSON part cannot be parsed ({exc}).") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, a 5000-digit number, deep nesting
+        raise _fail(f"the JSON part cannot be parsed ({str(exc)[:200]}).") from None
     if not isinstance(doc, dict):
         raise _fail("the body must be a JSON object with an 'inputs' list.")
     request_id = doc.get("id")
@@ -193,11 +193,15 @@ def _b64(text: str) -> bytes:
 
 
 def _flatten(data: object) -> list[Any]:
-    if not isinstance(data, list):
-        return [data]
+    """The leaves of nested lists, in order; iterative, since the nesting is the client's to choose."""
     out: list[Any] = []
-    for item in data:
-        out.extend(_flatten(item))
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            out.append(item)
     return out
 
 
@@ -207,6 +211,8 @@ def _tensor(
     if len(shape) not in (3, 4):
         raise _fail(f"a {datatype} tensor must be [N, H, W, C] or [H, W, C], not {shape}.")
     full = shape if len(shape) == 4 else [1, *shape]
+    if 0 in full:
+        raise _fail(f"a {datatype} tensor's dimensions must be positive, not {shape}.")
     if not 1 <= full[0] <= max_batch:
         raise _fail(f"the batch dimension must be 1 to {max_batch}, not {full[0]}.")
     dtype = TENSOR_DTYPES[datatype]
