@@ -39,6 +39,9 @@ class Frontend:
         router.setsockopt(zmq.SNDHWM, sndhwm)
         router.setsockopt(zmq.RCVHWM, rcvhwm)
         router.setsockopt(zmq.MAXMSGSIZE, max_message_bytes)  # hard cap; a peer over it is disconnected
+        # Dual stack: `tcp://*:5576` then listens on IPv6 and IPv4 alike (libzmq falls back to IPv4
+        # alone where the kernel has no IPv6), so pods in IPv6 and dual-stack clusters are reached.
+        router.setsockopt(zmq.IPV6, 1)
         if heartbeat_ivl_ms:
             router.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ivl_ms)
             router.setsockopt(zmq.HEARTBEAT_TIMEOUT, heartbeat_timeout_ms)
