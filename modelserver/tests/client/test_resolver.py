@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from typing import Any
+
 import pytest
 
+from modelserver.client import ModelClient
 from modelserver.client._resolver import parse_endpoints, resolve
 
 
@@ -30,3 +36,30 @@ def test_a_name_resolves_to_its_addresses() -> None:
 def test_a_failed_lookup_keeps_the_previous_addresses() -> None:
     previous = frozenset({"tcp://10.0.0.9:7"})
     assert resolve([("no-such-host.invalid", 7)], previous) == previous
+
+
+def test_a_slow_dns_answer_does_not_block_the_caller_that_builds_the_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow.zinfer.test":
+            answer.wait(30)
+            return real_getaddrinfo("127.0.0.1", *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    client = ModelClient("tcp://slow.zinfer.test:1", resolve_interval_s=60)
+    built = threading.Thread(target=client._get_engine, daemon=True)
+    began = time.monotonic()
+    built.start()
+    built.join(timeout=5)
+    try:
+        assert not built.is_alive(), "building the engine waited for DNS"
+        assert time.monotonic() - began < 5
+    finally:
+        answer.set()
+        built.join(timeout=30)
+        client.close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +22,7 @@ from modelserver.client._engine import Engine
 from modelserver.client._resolver import parse_endpoints
 from modelserver.client._types import (
     DeadlineExceeded,
+    InvalidInput,
     ModelInfo,
     Prediction,
     Unavailable,
@@ -26,10 +30,64 @@ from modelserver.client._types import (
     model_info_from,
     prediction_from,
 )
-from modelserver.protocol import ImageInput, InferRequest, Reply, Request, Status, TensorInput
+from modelserver.protocol import (
+    ImageInput,
+    InferRequest,
+    Reply,
+    Request,
+    Status,
+    TensorInput,
+    encode_request,
+)
 
 # Time the caller waits beyond the deadline for the I/O thread's own timeout verdict.
 _GRACE_S = 1.0
+
+# Every live client, so that a forked child can drop the parent's engine and lock before any
+# of its code runs; weak, so that clients can still be garbage collected.
+_clients: weakref.WeakSet[ModelClient] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_clients):
+        client._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _integer(name: str, value: object) -> int:
+    """`value` as a plain int (numpy integers included): json.dumps takes nothing else."""
+    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    return operator.index(value)
+
+
+def _image_frame(image: object) -> bytes | memoryview:
+    """A frame the I/O thread can send as is: bytes or a C-contiguous buffer (else a copy)."""
+    if isinstance(image, bytes):
+        return image
+    try:
+        view = memoryview(image)  # type: ignore[arg-type]  # anything with the buffer protocol
+    except TypeError:
+        raise TypeError(f"image must be bytes or a buffer, not {type(image).__name__}") from None
+    return view if view.c_contiguous else view.tobytes()
+
+
+def _infer_request(
+    model: object, spec: ImageInput | TensorInput, top_k: object, version: object, scores: object
+) -> InferRequest:
+    """Check and convert the arguments here, on the caller's thread, where a bad one is the
+    caller's error; on the I/O thread it would fail a call nobody can attribute."""
+    if not isinstance(model, str):
+        raise TypeError(f"model must be a str, not {type(model).__name__}")
+    return InferRequest(
+        model=model,
+        input=spec,
+        version=None if version is None else _integer("version", version),
+        top_k=_integer("top_k", top_k),
+        scores=bool(scores),
+    )
 
 
 class ModelClient:
@@ -66,19 +124,29 @@ class ModelClient:
         self._ids = itertools.count()
         self._prefix = secrets.token_hex(4)
         self._closed = False
+        _clients.add(self)
 
     # -- plumbing --------------------------------------------------------------------------------
 
+    def _reset_after_fork(self) -> None:
+        """In a forked child, before anything else runs: the parent's I/O thread did not come
+        along, and its lock may have been held by a parent thread that did not either."""
+        self._lock = threading.Lock()
+        self._engine = None
+        self._pid = os.getpid()
+        self._prefix = secrets.token_hex(4)
+
     def _get_engine(self) -> Engine:
-        if self._engine is not None and self._pid == os.getpid():
-            return self._engine
+        engine = self._engine
+        if engine is not None and self._pid == os.getpid():
+            return engine
         with self._lock:
             if self._closed:
                 raise Unavailable("client is closed")
-            if self._pid != os.getpid():  # forked: the parent's thread and sockets are not ours
-                self._engine, self._pid, self._lock = None, os.getpid(), threading.Lock()
+            if self._pid != os.getpid():  # forked without the at-fork hook (fork from C)
+                self._engine, self._pid = None, os.getpid()
                 self._prefix = secrets.token_hex(4)
-            if self._engine is None:
+            if self._engine is None:  # quick: names are resolved on the resolver's thread
                 self._engine = Engine(
                     self._specs,
                     resolve_interval_s=self._resolve_interval_s,
@@ -92,8 +160,14 @@ class ModelClient:
         return f"{self._prefix}-{os.getpid():x}-{next(self._ids):x}"
 
     def _call(self, request: Request, timeout_ms: float | None, pinned: str | None = None) -> Reply:
-        engine = self._get_engine()
         budget_s = (self.timeout_ms if timeout_ms is None else timeout_ms) / 1000.0
+        try:  # the I/O thread encodes it again with the time left; fail here, not there
+            encode_request(
+                Request(id=request.id, op=request.op, timeout_ms=budget_s * 1000.0, infer=request.infer)
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"the request cannot be encoded: {exc}") from exc
+        engine = self._get_engine()
         future: Future[Reply] = Future()
         engine.submit(
             Call(request=request, deadline=time.monotonic() + budget_s, future=future, pinned=pinned)
@@ -119,8 +193,8 @@ class ModelClient:
         scores: bool = False,
     ) -> Prediction:
         """Classify one encoded image (JPEG, PNG, WebP, GIF, BMP)."""
-        infer = InferRequest(model=model, input=ImageInput(), version=version, top_k=top_k, scores=scores)
-        request = Request(id=self._new_id(), op="infer", infer=infer, payload=[image])
+        infer = _infer_request(model, ImageInput(), top_k, version, scores)
+        request = Request(id=self._new_id(), op="infer", infer=infer, payload=[_image_frame(image)])
         return prediction_from(self._call(request, timeout_ms))
 
     def predict_tensor(
@@ -136,13 +210,8 @@ class ModelClient:
         """Classify one tensor in the model's input shape (float32 preprocessed, or uint8 pixels)."""
         dtype = "uint8" if array.dtype == np.uint8 else "float32"
         data = np.ascontiguousarray(array, dtype="<f4" if dtype == "float32" else np.uint8)
-        infer = InferRequest(
-            model=model,
-            input=TensorInput(dtype=dtype, shape=tuple(data.shape)),
-            version=version,
-            top_k=top_k,
-            scores=scores,
-        )
+        spec = TensorInput(dtype=dtype, shape=tuple(int(d) for d in data.shape))
+        infer = _infer_request(model, spec, top_k, version, scores)
         request = Request(id=self._new_id(), op="infer", infer=infer, payload=[data.tobytes()])
         return prediction_from(self._call(request, timeout_ms))
 

@@ -62,6 +62,9 @@ class Endpoint:
         socket = context.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.IMMEDIATE, 1)  # never queue for a peer that is not connected
+        # Dual-stack: without it libzmq refuses tcp://[v6]:port, which the resolver produces for
+        # IPv6 pods; IPv4 addresses still work.
+        socket.setsockopt(zmq.IPV6, 1)
         socket.setsockopt(zmq.SNDHWM, options.sndhwm)
         # Send typical uploads by copy: zero-copy hands each buffer back through pyzmq's garbage
         # thread, one more thread wake-up (and GIL hand-off) per request, dearer than the copy.

@@ -23,14 +23,29 @@ import zmq
 
 from modelserver.client._endpoint import Call, Endpoint, SocketOptions
 from modelserver.client._resolver import Resolver
-from modelserver.client._types import DeadlineExceeded, ModelServerError, Overloaded, Unavailable
+from modelserver.client._types import (
+    DeadlineExceeded,
+    InternalError,
+    ModelServerError,
+    Overloaded,
+    Unavailable,
+)
 from modelserver.protocol import ProtocolError, Status, decode_reply, encode_request
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = (Status.OVERLOADED, Status.UNAVAILABLE)
+_LOST = (zmq.EVENT_DISCONNECTED, zmq.EVENT_CLOSED)
 MAX_ATTEMPTS = 2
 MAX_POLL_MS = 100
+
+
+def _check_sendable(frames: list[Any]) -> None:
+    """Raise before the first frame goes out, not after: a half-sent message would be glued to
+    the next one on the same socket."""
+    for frame in frames:
+        if not memoryview(frame).c_contiguous:
+            raise BufferError("a payload frame is not a contiguous buffer")
 
 
 class Engine:
@@ -207,18 +222,17 @@ class Engine:
 
     def _on_monitor(self, endpoint: Endpoint) -> None:
         was_connected = endpoint.connected
-        endpoint.read_monitor()
+        events = endpoint.read_monitor()
+        # Judge by the events, not by the state before and after: a disconnect and the next
+        # handshake can arrive in one read (connected → connected), and the calls sent on the
+        # dropped connection will never be answered (the new one has a new identity at the server).
+        dropped = was_connected and any(code in _LOST for code in events)
         if any(e.connected for e in self._endpoints.values()):
             self._any_connected.set()
         else:
             self._any_connected.clear()
         now = time.monotonic()
-        if endpoint.connected and not was_connected:
-            waiting, self._waiting = self._waiting, deque()
-            for call in waiting:
-                if call.request.id in self._calls:  # not failed meanwhile
-                    self._dispatch(call, now)
-        elif was_connected and not endpoint.connected:
+        if dropped:
             log.warning(
                 "lost model server %s with %d requests outstanding",
                 endpoint.address,
@@ -229,7 +243,12 @@ class Engine:
                 self._retry_or_fail(
                     call, Unavailable(f"lost the connection to model server {endpoint.address}"), now
                 )
-            self._close_if_retired(endpoint)
+        if endpoint.connected and (not was_connected or dropped):
+            waiting, self._waiting = self._waiting, deque()
+            for call in waiting:
+                if call.request.id in self._calls:  # not failed meanwhile
+                    self._dispatch(call, now)
+        self._close_if_retired(endpoint)
 
     def _on_replies(self, endpoint: Endpoint) -> None:
         now = time.monotonic()
@@ -304,10 +323,16 @@ class Engine:
             payload=request.payload,
         )
         try:
-            endpoint.socket.send_multipart([b"", *encode_request(timed)], zmq.NOBLOCK, copy=False)
+            frames = [b"", *encode_request(timed)]
+            _check_sendable(frames)
+            endpoint.socket.send_multipart(frames, zmq.NOBLOCK, copy=False)
         except zmq.Again:  # full or just disconnected: try elsewhere now
             call.tried.add(endpoint.address)
             return self._dispatch(call, now, retry=True) or self._park(call, now)
+        except Exception as exc:  # this call cannot be sent anywhere; the others still can
+            log.exception("cannot send request %s to %s", request.id, endpoint.address)
+            self._finish(call, error=InternalError(f"the client could not send the request: {exc!r}"))
+            return True
         call.attempts += 1
         call.tried.add(endpoint.address)
         call.endpoint = endpoint.address

@@ -2,7 +2,7 @@
 
 libzmq connects to the first address a name resolves to, so a headless Service (one A record per
 ready pod) would get one connection. We resolve the names ourselves and connect to each address;
-DNS can block, so it never runs on the I/O thread.
+DNS can block, so it never runs on the I/O thread nor on a calling thread.
 """
 
 from __future__ import annotations
@@ -77,13 +77,22 @@ class Resolver:
         self.static = all(_is_ip(host) for host, _ in self._specs)
 
     def start(self) -> None:
-        self._current = resolve(self._specs)
-        self._on_change(self._current)
-        if not self.static:
-            self._thread = threading.Thread(target=self._run, name="zinfer-client-resolver", daemon=True)
-            self._thread.start()
+        """Report IP literals at once; names are resolved on the resolver's thread, first thing.
+
+        DNS can block for seconds: the caller that builds the client's engine must not wait for
+        it (nor hold the client's lock meanwhile). Calls sent before the first answer wait, as
+        for any server not yet connected.
+        """
+        if self.static:
+            self._current = resolve(self._specs)
+            self._on_change(self._current)
+            return
+        self._thread = threading.Thread(target=self._run, name="zinfer-client-resolver", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
+        self._current = resolve(self._specs)
+        self._on_change(self._current)
         while not self._stop.wait(self._interval_s):
             addresses = resolve(self._specs, self._current)
             if addresses != self._current:
