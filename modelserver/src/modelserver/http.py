@@ -1,7 +1,7 @@
 """The small HTTP side port: /healthz (alive), /readyz (warmed and not draining), /metrics.
 
-/healthz fails only when the process can no longer serve (its frontend proxy died), so a
-liveness probe restarts it; overload or draining never fail it.
+/healthz fails only when the process can no longer serve (its frontend proxy or I/O thread
+died), so a liveness probe restarts it; overload or draining never fail it.
 
 Kept on the standard library's threading HTTP server: three GET routes do not justify a web
 framework in the inference process.

@@ -91,10 +91,11 @@ class ModelServer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def is_ready(self) -> bool:
-        return self._ready and not self._io.draining and not self._frontend.failed
+        return self._ready and not self._io.draining and self.is_alive()
 
     def is_alive(self) -> bool:
-        return not self._frontend.failed
+        """False once the proxy or the I/O thread died: nothing would be answered any more."""
+        return not self._frontend.failed and not self._io.failed
 
     def start(self) -> None:
         """Serve: returns once every model is loaded and warmed (ready)."""
@@ -115,7 +116,7 @@ class ModelServer:
     def drain(self, timeout_s: float | None = None) -> bool:
         """Stop taking work, finish what was admitted, stop. True when nothing was cut off."""
         timeout_s = self.settings.drain_timeout_s if timeout_s is None else timeout_s
-        self._io.draining = True
+        self._io.draining = True  # wait_idle waits until the I/O thread has seen this
         self.metrics.ready.set(0)
         log.info("draining: %d requests in flight", self._io.inflight)
         finished = self._io.wait_idle(timeout_s)
@@ -169,6 +170,7 @@ class ModelServer:
             self._decode_pool,
             self._send_reply,
             self.metrics,
+            release_replies=self._replies.release,
         )
         model.start()
         return model

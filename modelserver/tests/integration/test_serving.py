@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import urllib.request
 import warnings
@@ -161,6 +162,42 @@ def test_malformed_messages_are_answered(server: Any, raw_client: Any) -> None:
         "ready": True,
         "_payload": None,
     }
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'{"v": 1, "id": "deep", "op": "ping", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"v": 1, "id": "huge", "op": "ping", "timeout_ms": 1' + b"0" * 400 + b"}",
+        b'{"v": 1, "id": "digits", "op": "ping", "timeout_ms": 1' + b"0" * 5000 + b"}",
+    ],
+    ids=["nested", "float-overflow", "digit-limit"],
+)
+def test_headers_that_broke_the_parser_leave_the_server_answering(
+    server: Any, raw_client: Any, header: bytes
+) -> None:
+    raw = raw_client(server.endpoint)
+    raw.send_frames([header, b"x"])
+    assert raw.recv()["status"] == "INVALID_INPUT"
+    raw.send_frames([header, b"x" * (21 * 1024 * 1024)])  # TOO_LARGE: only the id is looked for
+    assert raw.recv()["status"] == "TOO_LARGE"
+    raw.send_frames([b'{"v": 1, "id": "p", "op": "ping"}'])
+    assert raw.recv()["status"] == "OK"
+    assert http_status(f"{server.http}/healthz") == 200
+
+
+def test_unknown_model_names_are_counted_in_one_series(server: Any, raw_client: Any) -> None:
+    raw = raw_client(server.endpoint)
+    for i in range(200):
+        raw.send(f"u{i}", b"x", model=f"no-such-model-{i}")
+    assert {raw.recv()["status"] for _ in range(200)} == {"MODEL_NOT_FOUND"}
+    with urllib.request.urlopen(f"{server.http}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    assert "no-such-model" not in text
+    counted = re.search(
+        r'^modelserver_requests_total\{model="<unknown>",status="MODEL_NOT_FOUND"\} (\S+)$', text, re.M
+    )
+    assert counted is not None and float(counted.group(1)) >= 200
 
 
 def test_metrics_expose_the_documented_names(

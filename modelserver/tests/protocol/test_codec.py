@@ -92,6 +92,39 @@ def test_request_id_is_recovered_from_a_bad_message() -> None:
     assert request_id_of([]) == ""
 
 
+DEEPLY_NESTED = b'{"v": 1, "id": "r1", "op": "ping", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+HUGE_TIMEOUT = b'{"v": 1, "id": "r1", "op": "ping", "timeout_ms": 1' + b"0" * 400 + b"}"
+OVER_DIGIT_LIMIT = b'{"v": 1, "id": "r1", "op": "ping", "timeout_ms": 1' + b"0" * 5000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (DEEPLY_NESTED, "nested too deeply"),
+        (HUGE_TIMEOUT, "timeout_ms"),
+        (OVER_DIGIT_LIMIT, "not JSON"),
+        (b'{"v": 1, "id": "r\\ud800", "op": "ping"}', "'id' is not valid Unicode"),
+        (b'{"v": 1, "id": "r1", "op": "infer", "model": "m\\udfff"}', "'model' is not valid Unicode"),
+    ],
+)
+def test_headers_that_break_the_json_or_number_parser_are_protocol_errors(
+    header: bytes, message: str
+) -> None:
+    """Anything else raised here would escape the I/O thread's handler and kill it."""
+    assert len(header) <= 16 * 1024
+    with pytest.raises(ProtocolError, match=message):
+        decode_request([header, b"x"])
+
+
+@pytest.mark.parametrize("header", [DEEPLY_NESTED, OVER_DIGIT_LIMIT, b'{"id": "\\ud800"}', b"\xff"])
+def test_request_id_of_never_raises(header: bytes) -> None:
+    assert request_id_of([header]) == ""
+
+
+def test_request_id_of_a_header_with_a_huge_timeout_is_still_found() -> None:
+    assert request_id_of([HUGE_TIMEOUT]) == "r1"
+
+
 def test_reply_round_trip_with_payload() -> None:
     scores = np.array([0.25, 0.75], dtype="<f4").tobytes()
     reply = Reply(

@@ -93,7 +93,9 @@ def _loads_header(frame: Buffer) -> dict[str, Any]:
         raise ProtocolError(f"header frame is {len(frame)} bytes; the limit is {MAX_HEADER_BYTES}")
     try:
         header = json.loads(bytes(frame))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # a peer's nesting must not reach the interpreter's stack limit
+        raise ProtocolError("header frame is nested too deeply") from None
+    except ValueError as exc:  # not UTF-8, not JSON, or an integer over Python's digit limit
         raise ProtocolError(f"header frame is not JSON: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header frame must be a JSON object")
@@ -127,6 +129,34 @@ def _require(header: dict[str, Any], key: str, kind: type | tuple[type, ...]) ->
     return value
 
 
+def _require_text(header: dict[str, Any], key: str) -> str:
+    """A string field that can be echoed back: JSON may carry lone surrogates, UTF-8 cannot."""
+    value: str = _require(header, key, str)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(f"header field {key!r} is not valid Unicode text") from None
+    return value
+
+
+def _decode_timeout(header: dict[str, Any]) -> float | None:
+    """The budget in ms; an integer too large for a float is as malformed as a string."""
+    timeout_ms = header.get("timeout_ms")
+    if timeout_ms is None:
+        return None
+    try:
+        valid = (
+            isinstance(timeout_ms, int | float)
+            and not isinstance(timeout_ms, bool)
+            and math.isfinite(timeout_ms)
+        )
+    except OverflowError:
+        valid = False
+    if not valid:
+        raise ProtocolError("header field 'timeout_ms' must be a number")
+    return float(timeout_ms)
+
+
 def _decode_input(spec: object) -> ImageInput | TensorInput:
     if not isinstance(spec, dict) or spec.get("kind") not in ("image", "tensor"):
         raise ProtocolError("header field 'input' must be {'kind': 'image'} or {'kind': 'tensor', ...}")
@@ -145,7 +175,7 @@ def _decode_input(spec: object) -> ImageInput | TensorInput:
 
 
 def _decode_infer(header: dict[str, Any], payload: Sequence[Buffer]) -> InferRequest:
-    model = _require(header, "model", str)
+    model = _require_text(header, "model")
     version = header.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 0):
         raise ProtocolError("header field 'version' must be a non-negative integer")
@@ -173,35 +203,33 @@ def decode_request(frames: Sequence[Buffer]) -> Request:
     header = _loads_header(frames[0])
     if header.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"protocol version {header.get('v')!r} is not supported; this server speaks 1")
-    request_id = _require(header, "id", str)
+    request_id = _require_text(header, "id")
     if not 0 < len(request_id) <= MAX_ID_LENGTH:
         raise ProtocolError(f"request id must be 1 to {MAX_ID_LENGTH} characters")
     op = header.get("op")
     if op not in ("infer", "models", "ping"):
         raise ProtocolError(f"unknown op {op!r}; expected infer, models or ping")
-    timeout_ms = header.get("timeout_ms")
-    if timeout_ms is not None and (
-        not isinstance(timeout_ms, int | float)
-        or isinstance(timeout_ms, bool)
-        or not math.isfinite(timeout_ms)
-    ):
-        raise ProtocolError("header field 'timeout_ms' must be a number")
+    timeout_ms = _decode_timeout(header)
     payload = frames[1:]
     infer = _decode_infer(header, payload) if op == "infer" else None
     return Request(id=request_id, op=op, timeout_ms=timeout_ms, infer=infer, payload=payload)
 
 
 def request_id_of(frames: Sequence[Buffer]) -> str:
-    """Best-effort id of a message that failed to decode, so the error reply can still be matched."""
+    """Best-effort id of a message that failed to decode, so the error reply can still be matched.
+
+    Never raises: it runs on the I/O thread for messages already known to be malformed.
+    """
     try:
-        value = (
-            json.loads(bytes(frames[0])).get("id", "")
-            if frames and len(frames[0]) <= MAX_HEADER_BYTES
-            else ""
-        )
-    except (ValueError, AttributeError):
+        header = _loads_header(frames[0]) if frames else {}
+        value = header.get("id", "")
+        if not isinstance(value, str):
+            return ""
+        value = value[:MAX_ID_LENGTH]
+        value.encode("utf-8")  # echoed in the reply header
+    except (ValueError, TypeError):  # ProtocolError and UnicodeEncodeError are ValueErrors
         return ""
-    return value[:MAX_ID_LENGTH] if isinstance(value, str) else ""
+    return value
 
 
 def encode_reply(reply: Reply) -> list[Buffer]:

@@ -5,6 +5,8 @@ by the batcher's rule, decodes them and runs them: with about one worker per cor
 decodes while another infers, and no more compute threads are runnable than there are cores.
 (With a decode pool configured, jobs are decoded there before they are batched instead.)
 A request whose deadline passed while it queued is answered DEADLINE_EXCEEDED and never computed.
+Whatever fails while a batch is handled, every job of it is answered (INTERNAL if nothing else) and
+the worker goes on: a lost job would hold one of the I/O thread's admission slots for good.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ import numpy.typing as npt
 from modelserver.batching import Batcher, bucket_chunks
 from modelserver.errors import DeadlineExceeded, InternalError, ServerError
 from modelserver.metrics import ServerMetrics
+from modelserver.protocol import Reply
 from modelserver.repository.config import ModelConfig
 from modelserver.runtime import RuntimeFactory, Session
 from modelserver.serving.job import Answer, Job, ReplySink, error_reply, ok_reply
@@ -43,6 +46,23 @@ class ServingLimits:
     max_batch_delay_s: float
     max_image_pixels: int
     inference_nice: int = 0
+
+
+def _no_release() -> None:
+    pass
+
+
+class _Answered:
+    """Which jobs of the batch being handled have been answered, so a failure answers the rest."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+
+    def add(self, job: Job) -> None:
+        self._ids.add(id(job))
+
+    def missing(self, jobs: Iterable[Job]) -> list[Job]:
+        return [job for job in jobs if id(job) not in self._ids]
 
 
 def _softmax(logits: FloatArray) -> FloatArray:
@@ -66,7 +86,9 @@ class ServedModel:
         decode_pool: Executor | None,
         reply: ReplySink,
         metrics: ServerMetrics,
+        release_replies: Callable[[], None] = _no_release,
     ) -> None:
+        """`release_replies` runs on each worker thread as it ends (frees its reply socket)."""
         self.config = config
         self.name = config.name
         self.version = version
@@ -76,6 +98,7 @@ class ServedModel:
         self._limits = limits
         self._decode_pool = decode_pool
         self._reply = reply
+        self._release_replies = release_replies
         self._metrics = metrics
         # Children bound once: a labels() lookup takes a lock on every observation otherwise.
         self._decode_seconds = metrics.decode_duration.labels(config.name)
@@ -146,7 +169,7 @@ class ServedModel:
                 self._pending -= 1
                 self._pending_cond.notify_all()
 
-    def _decode(self, job: Job, *, queued: bool) -> bool:
+    def _decode(self, job: Job, *, queued: bool, answered: _Answered | None = None) -> bool:
         """Set job.tensor, or answer the job with the error and return False.
 
         `queued`: the job still counts in the queue-depth gauge (decoded before it was batched).
@@ -159,22 +182,44 @@ class ServedModel:
                 job.infer.input, job.payload, self.config, self._limits.max_image_pixels
             )
         except ServerError as error:
-            self._fail(job, error, queued=queued)
+            self._fail(job, error, queued=queued, answered=answered)
             return False
         except Exception as exc:  # a decoder bug must not lose the request
             log.exception("request %s: preprocessing failed", job.id)
-            self._fail(job, InternalError(f"preprocessing failed: {type(exc).__name__}"), queued=queued)
+            internal = InternalError(f"preprocessing failed: {type(exc).__name__}")
+            self._fail(job, internal, queued=queued, answered=answered)
             return False
         job.ready = time.monotonic()
         self._decode_seconds.observe(job.ready - job.decode_started)
         return True
 
-    def _fail(self, job: Job, error: ServerError, *, queued: bool) -> None:
+    def _fail(self, job: Job, error: ServerError, *, queued: bool, answered: _Answered | None = None) -> None:
         if queued:
             self._metrics.queue_depth.dec()
-        self._reply(job, error_reply(job.id, error), self.name)
+        self._answer(job, error_reply(job.id, error), answered)
+
+    def _answer(self, job: Job, reply: Reply, answered: _Answered | None) -> None:
+        """Send `reply`; only once it is sent does the job count as answered."""
+        self._reply(job, reply, self.name)
+        if answered is not None:
+            answered.add(job)
+
+    def _answer_rest(self, jobs: list[Job], answered: _Answered, exc: Exception) -> None:
+        """After a failure, answer INTERNAL every job of the batch that has no answer yet."""
+        error = InternalError(f"the batch failed: {type(exc).__name__}: {exc}")
+        for job in answered.missing(jobs):
+            try:
+                self._answer(job, error_reply(job.id, error), answered)
+            except Exception:
+                log.exception("request %s: the error reply could not be sent either", job.id)
 
     def _work(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._release_replies()
+
+    def _serve(self) -> None:
         try:
             lower_thread_priority(self._limits.inference_nice)  # before the session starts its threads
             session = self._runtime.session()
@@ -190,8 +235,13 @@ class ServedModel:
             return  # another worker failed; start() reports it
         run = self._make_runner(session)
         while (batch := self._batcher.next_batch()) is not None:
+            jobs = [job for _, job in batch]
+            answered = _Answered()
             try:
-                run([job for _, job in batch])
+                run(jobs, answered)
+            except Exception as exc:  # answering the batch failed; the worker must go on
+                log.exception("%s v%d: a batch of %d failed", self.name, self.version, len(jobs))
+                self._answer_rest(jobs, answered, exc)
             finally:
                 self._batcher.done()
 
@@ -202,7 +252,7 @@ class ServedModel:
         # A lone request runs as the smallest bucket (see bucket_chunks), on the lone interpreter.
         session.run(np.zeros((self._buckets[0], *shape), dtype=np.float32), lone=True)
 
-    def _make_runner(self, session: Session) -> Callable[[list[Job]], None]:
+    def _make_runner(self, session: Session) -> Callable[[list[Job], _Answered], None]:
         shape = self.config.input.shape
         buffers = {size: np.zeros((size, *shape), dtype=np.float32) for size in self._buckets}
         metrics = self._metrics
@@ -222,15 +272,15 @@ class ServedModel:
                 start += size
             return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
-        def run(jobs: list[Job]) -> None:
+        def run(jobs: list[Job], answered: _Answered) -> None:
             metrics.queue_depth.dec(len(jobs))
             if self._decode_pool is None:
-                jobs = [job for job in jobs if self._decode(job, queued=False)]
+                jobs = [job for job in jobs if self._decode(job, queued=False, answered=answered)]
             taken = time.monotonic()
             live = []
             for job in jobs:
                 if job.expired(taken):
-                    self._reply(
+                    self._answer(
                         job,
                         error_reply(
                             job.id,
@@ -238,7 +288,7 @@ class ServedModel:
                                 "the time budget ran out while the request waited for inference"
                             ),
                         ),
-                        self.name,
+                        answered,
                     )
                 else:
                     live.append(job)
@@ -250,8 +300,8 @@ class ServedModel:
             except Exception as exc:
                 log.exception("%s v%d: inference failed", self.name, self.version)
                 for job in live:
-                    self._reply(
-                        job, error_reply(job.id, InternalError(f"inference failed: {exc}")), self.name
+                    self._answer(
+                        job, error_reply(job.id, InternalError(f"inference failed: {exc}")), answered
                     )
                 return
             done = time.monotonic()
@@ -270,7 +320,7 @@ class ServedModel:
                     "batch_size": float(len(live)),
                 }
                 reply = ok_reply(job, self.name, self.version, self.labels, Answer(scores[i], timings))
-                self._reply(job, reply, self.name)
+                self._answer(job, reply, answered)
 
         return run
 

@@ -3,7 +3,10 @@
 Everything that can be decided without decoding is decided here, at once: malformed headers,
 unknown models, oversized payloads, expired budgets, a full queue (OVERLOADED) and draining
 (UNAVAILABLE). Admitted requests go to the model's pipeline; the in-flight count is kept only on
-this thread, so admission control needs no lock.
+this thread, so admission control needs no lock. A failure while admitting one request or
+forwarding one reply costs that request, never the thread; if the thread dies anyway, `failed`
+says so (/healthz). The `model` label of the request counter is a served model's name or
+UNKNOWN_MODEL: clients choose names, and every distinct label value is a series kept forever.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 import zmq
 
-from modelserver.errors import DeadlineExceeded, Overloaded, ServerError, TooLarge, Unavailable
+from modelserver.errors import (
+    DeadlineExceeded,
+    ModelNotFound,
+    Overloaded,
+    ServerError,
+    TooLarge,
+    Unavailable,
+)
 from modelserver.metrics import ServerMetrics
 from modelserver.protocol import (
     ProtocolError,
@@ -29,11 +39,13 @@ from modelserver.protocol import (
 )
 from modelserver.repository.manager import ModelManager
 from modelserver.serving.job import Buffer, Job
+from modelserver.serving.served_model import ServedModel
 from modelserver.transport.replies import ReplyChannel
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 100
+UNKNOWN_MODEL = "<unknown>"  # metric label for any model name that is not served
 
 
 def _split_envelope(frames: list[zmq.Frame]) -> tuple[list[Buffer], list[zmq.Frame]]:
@@ -73,7 +85,9 @@ class IOLoop:
         self._is_ready = is_ready
         self.inflight = 0
         self.draining = False
+        self.failed = False  # the loop ended without being asked to: /healthz reports it
         self._stop = threading.Event()
+        self._drain_seen = threading.Event()  # set by the loop once it refuses new work
         self._idle = threading.Event()
         self._service_ewma_s = 0.005  # smoothed time between replies: how fast the queue drains
         self._last_reply = time.monotonic()
@@ -87,8 +101,15 @@ class IOLoop:
         self._thread.join()
 
     def wait_idle(self, timeout_s: float) -> bool:
-        """Wait until nothing is in flight (used while draining)."""
-        return self._idle.wait(timeout_s)
+        """Wait until nothing is in flight (used once `draining` is set).
+
+        First the loop must have seen `draining` at the top of an iteration: a request it was
+        admitting when `draining` was set is then counted in flight, so idle means answered.
+        """
+        deadline = time.monotonic() + timeout_s
+        if not self._drain_seen.wait(timeout_s):
+            return False
+        return self._idle.wait(max(0.0, deadline - time.monotonic())) and not self.failed
 
     # -- loop ------------------------------------------------------------------------------------
 
@@ -98,6 +119,8 @@ class IOLoop:
         poller.register(self._replies.pull, zmq.POLLIN)
         try:
             while not self._stop.is_set():
+                if self.draining:
+                    self._drain_seen.set()  # every admission from here on sees it
                 for socket, _ in poller.poll(POLL_MS):
                     if socket is self._replies.pull:
                         self._forward_replies()
@@ -105,7 +128,11 @@ class IOLoop:
                         self._admit_all()
                 self._update_idle()
             self._forward_replies()  # flush what finished during the last poll
+        except Exception:
+            log.exception("the I/O thread failed; this server can no longer answer")
         finally:
+            self.failed = not self._stop.is_set()
+            self._drain_seen.set()  # wake a drain waiting for this loop; `failed` tells it why
             self._intake.close()
 
     def _update_idle(self) -> None:
@@ -121,7 +148,10 @@ class IOLoop:
                 frames = pull.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            self._intake.send_multipart(frames, copy=False)
+            try:
+                self._intake.send_multipart(frames, copy=False)
+            except Exception:  # the reply is lost, but it must still free its admission slot
+                log.exception("forwarding a reply failed; it is dropped")
             now = time.monotonic()
             self._service_ewma_s += 0.05 * (min(now - self._last_reply, 1.0) - self._service_ewma_s)
             self._last_reply = now
@@ -135,12 +165,34 @@ class IOLoop:
                 frames = self._intake.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
+            self._admit_guarded(frames)
+
+    def _admit_guarded(self, frames: list[zmq.Frame]) -> None:
+        """Admit one request; a bug on the way costs that request an INTERNAL reply, not the thread."""
+        try:
             self._admit(frames)
+        except Exception as exc:
+            log.exception("admitting a request failed")
+            try:
+                envelope, message = _split_envelope(frames)
+                rid = request_id_of([message[0].bytes]) if message else ""
+                error = f"the server failed to admit the request: {type(exc).__name__}"
+                self._reply_now(envelope, Reply(rid, Status.INTERNAL, error))
+            except Exception:
+                log.exception("the INTERNAL reply could not be sent either")
 
     def _reply_now(self, envelope: Sequence[Buffer], reply: Reply, model: str = "") -> None:
         self._intake.send_multipart([*envelope, *encode_reply(reply)], copy=False)
         if model:
-            self._metrics.requests.labels(model, reply.status.value).inc()
+            self._metrics.requests.labels(self._model_label(model), reply.status.value).inc()
+
+    def _model_label(self, name: str) -> str:
+        """`name` if that model is served, else UNKNOWN_MODEL (metric series must stay bounded)."""
+        try:
+            self._manager.get(name)
+        except ServerError:
+            return UNKNOWN_MODEL
+        return name
 
     def _error(
         self, envelope: Sequence[Buffer], request_id: str, error: ServerError, model: str = ""
@@ -227,9 +279,28 @@ class IOLoop:
             received=received,
             deadline=received + timeout_s,
         )
+        self._metrics.queue_depth.inc()
+        refused = self._submit(model, job)
+        if refused is not None:
+            self._metrics.queue_depth.dec()
+            self._error(envelope, request.id, refused, model_name)
+            return
+        # Counted after the hand-over is safe: replies are forwarded (and counted off) on this thread.
         self.inflight += 1
         self._metrics.inflight.set(self.inflight)
-        self._metrics.queue_depth.inc()
         self._idle.clear()
-        if not model.submit(job):  # retired by a swap just now: the new version is already serving
-            self._manager.get(model_name).submit(job)
+
+    def _submit(self, model: ServedModel, job: Job) -> ServerError | None:
+        """Hand `job` to `model`, or to its successor if a swap retired it just now; else the error."""
+        if model.submit(job):
+            return None
+        name, version = job.infer.model, job.infer.version
+        if version is not None:  # that exact version was asked for: no other may answer
+            return ModelNotFound(f"model {name!r} version {version} is no longer served")
+        try:
+            successor = self._manager.get(name)
+        except ServerError as error:
+            return error
+        if successor is not model and successor.submit(job):
+            return None
+        return Unavailable(f"model {name!r} is being replaced; retry")

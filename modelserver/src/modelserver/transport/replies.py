@@ -1,7 +1,8 @@
 """How worker threads hand finished replies to the I/O thread that owns the intake socket.
 
 Each worker thread gets its own PUSH socket (thread-local) connected to the I/O thread's PULL;
-sending is then lock-free and wakes the I/O thread's poller.
+sending is then lock-free and wakes the I/O thread's poller. A thread that ends releases its
+socket: hot swaps retire worker threads, and the context allows only so many sockets.
 """
 
 from __future__ import annotations
@@ -45,6 +46,26 @@ class ReplyChannel:
     def send(self, envelope: Sequence[Buffer], reply: Reply) -> None:
         """Queue `reply` for the client behind `envelope` (any thread)."""
         self._socket().send_multipart([*envelope, *encode_reply(reply)], copy=False)
+
+    def release(self) -> None:
+        """Close the calling thread's socket, if it has one (call when the thread ends).
+
+        Replies already sent still arrive: inproc messages are handed to the PULL side's pipe.
+        """
+        socket: zmq.Socket[bytes] | None = getattr(self._local, "socket", None)
+        if socket is None:
+            return
+        self._local.socket = None
+        with self._lock:
+            if socket in self._sockets:
+                self._sockets.remove(socket)
+        socket.close(linger=0)
+
+    @property
+    def open_sockets(self) -> int:
+        """How many thread sockets are held (a test and leak check)."""
+        with self._lock:
+            return len(self._sockets)
 
     def close(self) -> None:
         with self._lock:
