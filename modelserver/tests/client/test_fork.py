@@ -85,10 +85,14 @@ def test_concurrent_first_calls_in_the_child_build_one_engine(server: FakeServer
 
         def child() -> str:
             built: list[Engine] = []
+            building = threading.Event()
 
             class SlowEngine(Engine):
                 def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    time.sleep(0.3)  # a slow build: later callers arrive meanwhile
+                    building.set()
+                    # Not synchronisation: the result must be one engine whatever the timing; the
+                    # pause only holds the race window open so that a regression shows.
+                    time.sleep(0.3)
                     super().__init__(*args, **kwargs)
                     built.append(self)
 
@@ -96,7 +100,7 @@ def test_concurrent_first_calls_in_the_child_build_one_engine(server: FakeServer
             got: list[Engine] = []
             threads = [threading.Thread(target=lambda: got.append(client._get_engine())) for _ in range(8)]
             threads[0].start()
-            time.sleep(0.05)
+            assert building.wait(10)  # the first caller is inside the build
             for thread in threads[1:]:
                 thread.start()
             for thread in threads:
