@@ -27,6 +27,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def has_ipv6_loopback() -> bool:
+    """Whether this host can bind ::1 (containers and CI runners may have IPv6 off)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def wait_until(condition: object, timeout_s: float, what: str, interval_s: float = 0.05) -> None:
     """Poll `condition()` until true or fail after `timeout_s` (never a bare sleep)."""
     deadline = time.monotonic() + timeout_s

@@ -7,7 +7,6 @@ import os
 import select
 import signal
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,8 +17,29 @@ from modelserver.client import ModelClient
 from modelserver.client import _client as client_module
 from modelserver.client._engine import Engine
 from tests.client.fake_server import FakeServer
+from tests.conftest import wait_until
 
 CHILD_TIMEOUT_S = 15.0
+CALLERS = 8
+
+
+class CountingLock:
+    """A lock that counts acquire attempts, so a test can wait until every caller has reached it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self.attempts = 0
+
+    def __enter__(self) -> bool:
+        with self._count:
+            self.attempts += 1
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.__exit__(*exc)
+
+
 pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # multi-threaded fork
 
 
@@ -85,23 +105,22 @@ def test_concurrent_first_calls_in_the_child_build_one_engine(server: FakeServer
 
         def child() -> str:
             built: list[Engine] = []
-            building = threading.Event()
+            lock = CountingLock()
+            client._lock = lock  # after the at-fork reset: counts the callers that reach it
 
             class SlowEngine(Engine):
                 def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    building.set()
-                    # Not synchronisation: the result must be one engine whatever the timing; the
-                    # pause only holds the race window open so that a regression shows.
-                    time.sleep(0.3)
+                    # Build only once every caller has reached the lock: all of them race this one.
+                    wait_until(lambda: lock.attempts >= CALLERS, 10, "every caller at the lock")
                     super().__init__(*args, **kwargs)
                     built.append(self)
 
             setattr(client_module, "Engine", SlowEngine)  # noqa: B010  # the child only: no undo
             got: list[Engine] = []
-            threads = [threading.Thread(target=lambda: got.append(client._get_engine())) for _ in range(8)]
-            threads[0].start()
-            assert building.wait(10)  # the first caller is inside the build
-            for thread in threads[1:]:
+            threads = [
+                threading.Thread(target=lambda: got.append(client._get_engine())) for _ in range(CALLERS)
+            ]
+            for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from modelserver.client import ModelClient
 from tests.client.fake_server import FakeServer
+from tests.conftest import has_ipv6_loopback
 
 
-def _loopback_v6() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _loopback_v6(), reason="this machine has no IPv6 loopback (::1)")
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
 def test_a_server_on_an_ipv6_address_answers() -> None:
     server = FakeServer("[::1]", ipv6=True)
     try:

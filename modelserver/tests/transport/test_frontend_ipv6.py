@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import zmq
 
 from modelserver.transport.frontend import Frontend
-
-
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
+from tests.conftest import has_ipv6_loopback
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "[::1]"])
 def test_a_wildcard_bind_is_reached_over_both_address_families(host: str) -> None:
-    if host == "[::1]" and not _has_ipv6_loopback():
+    if host == "[::1]" and not has_ipv6_loopback():
         pytest.skip("this host has no IPv6 loopback")
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     frontend = Frontend(
