@@ -181,10 +181,11 @@ class IOLoop:
             except Exception:
                 log.exception("the INTERNAL reply could not be sent either")
 
-    def _reply_now(self, envelope: Sequence[Buffer], reply: Reply, model: str = "") -> None:
+    def _reply_now(self, envelope: Sequence[Buffer], reply: Reply, label: str = "") -> None:
+        """Send `reply`; counted under the model `label` if given (see _model_label)."""
         self._intake.send_multipart([*envelope, *encode_reply(reply)], copy=False)
-        if model:
-            self._metrics.requests.labels(self._model_label(model), reply.status.value).inc()
+        if label:
+            self._metrics.requests.labels(label, reply.status.value).inc()
 
     def _model_label(self, name: str) -> str:
         """`name` if that model is served, else UNKNOWN_MODEL (metric series must stay bounded)."""
@@ -195,12 +196,12 @@ class IOLoop:
         return name
 
     def _error(
-        self, envelope: Sequence[Buffer], request_id: str, error: ServerError, model: str = ""
+        self, envelope: Sequence[Buffer], request_id: str, error: ServerError, label: str = ""
     ) -> None:
         log.info(
-            "request %s model=%s status=%s: %s", request_id, model or "-", error.status.value, error.message
+            "request %s model=%s status=%s: %s", request_id, label or "-", error.status.value, error.message
         )
-        self._reply_now(envelope, Reply(request_id, error.status, error.message, error.reply_fields()), model)
+        self._reply_now(envelope, Reply(request_id, error.status, error.message, error.reply_fields()), label)
 
     def _admit(self, frames: list[zmq.Frame]) -> None:
         received = time.monotonic()
@@ -244,15 +245,20 @@ class IOLoop:
         model_name = infer.model
         if self.draining:
             self._error(
-                envelope, request.id, Unavailable("server is shutting down; retry on another"), model_name
+                envelope,
+                request.id,
+                Unavailable("server is shutting down; retry on another"),
+                self._model_label(model_name),
             )
             return
         try:
             model = self._manager.get(model_name, infer.version)
         except ServerError as not_found:
             loading = Unavailable("models are still loading")
-            self._error(envelope, request.id, not_found if self._is_ready() else loading, model_name)
+            error = not_found if self._is_ready() else loading
+            self._error(envelope, request.id, error, self._model_label(model_name))
             return
+        # From here on `model_name` is served, so it is its own metric label (no second lookup).
         timeout_s = self._default_timeout_s if request.timeout_ms is None else request.timeout_ms / 1000.0
         if timeout_s <= 0:
             self._error(
