@@ -37,7 +37,6 @@ from modelserver.protocol import (
     Request,
     Status,
     TensorInput,
-    encode_request,
 )
 
 # Time the caller waits beyond the deadline for the I/O thread's own timeout verdict.
@@ -81,6 +80,10 @@ def _infer_request(
     caller's error; on the I/O thread it would fail a call nobody can attribute."""
     if not isinstance(model, str):
         raise TypeError(f"model must be a str, not {type(model).__name__}")
+    try:  # the one thing the header's JSON cannot carry once the types are right
+        model.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"the model name is not valid Unicode text: {exc}") from None
     return InferRequest(
         model=model,
         input=spec,
@@ -161,12 +164,6 @@ class ModelClient:
 
     def _call(self, request: Request, timeout_ms: float | None, pinned: str | None = None) -> Reply:
         budget_s = (self.timeout_ms if timeout_ms is None else timeout_ms) / 1000.0
-        try:  # the I/O thread encodes it again with the time left; fail here, not there
-            encode_request(
-                Request(id=request.id, op=request.op, timeout_ms=budget_s * 1000.0, infer=request.infer)
-            )
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"the request cannot be encoded: {exc}") from exc
         engine = self._get_engine()
         future: Future[Reply] = Future()
         engine.submit(
